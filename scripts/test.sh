@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every cairn test: installs what the tests need (Debian packages, the Python in-toto
+# venv, fixtures), builds, runs the workspace tests and the corpus conformance suites.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/scripts/lib.sh"
+cd "$root"
+
+apt_install gcc pkg-config libc6-dev openssl python3 python3-venv git
+ensure_cargo
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+
+# Per-area setup, each idempotent.
+for s in scripts/setup-*.sh; do
+  echo "==> $s"
+  bash "$s"
+done
+
+mkdir -p target
+echo "==> cargo test (workspace)"
+cargo test --workspace --no-fail-fast 2>&1 | tee target/test.log | grep -E '^(test result|running|error|warning: unused)|FAILED|panicked' || true
+status=${PIPESTATUS[0]}
+if [ "$status" -ne 0 ]; then
+  echo "cargo test failed (exit $status); full log in target/test.log" >&2
+  exit "$status"
+fi
+
+# Corpus suites against the built binary (they print "N passed, N failed").
+for suite in scripts/suite-*.sh; do
+  [ -e "$suite" ] || continue
+  echo "==> $suite"
+  bash "$suite"
+done
+echo "==> all tests passed"

@@ -9,7 +9,7 @@ ensure_cargo
 cd "$root"
 echo "==> building cairn (release)"
 cargo build --release --quiet -p cairn-cli
-cairn="$root/target/release/cairn"
+cairn="${CARGO_TARGET_DIR:-$root/target}/release/cairn"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -40,7 +40,10 @@ echo "==> 3. verify offline, with policy"
 
 echo "==> 4. a tampered copy must fail"
 cp hello hello-tampered
-printf '\x00' | dd of=hello-tampered bs=1 seek=100 conv=notrunc status=none
+# flip the lowest bit of byte 100
+b=$(od -An -tu1 -j100 -N1 hello-tampered | tr -d ' ')
+printf "$(printf '\\%03o' $((b ^ 1)))" | dd of=hello-tampered bs=1 seek=100 conv=notrunc status=none
+cmp -s hello hello-tampered && { echo "tampering did not change the file" >&2; exit 1; }
 set +e
 "$cairn" verify hello-tampered --bundle hello.bundle.json --key builder.pub
 code=$?

@@ -8,7 +8,7 @@ apt_install gcc pkg-config libc6-dev
 ensure_cargo
 cd "$root"
 echo "==> building cairn (release)"
-cargo build --release --quiet -p cairn-cli
+cargo build --release --quiet -p cairn-cli --features tpm
 cairn="${CARGO_TARGET_DIR:-$root/target}/release/cairn"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

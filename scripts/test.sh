@@ -21,7 +21,7 @@ done
 mkdir -p target
 echo "==> cargo test (workspace)"
 set +e
-cargo test --workspace --no-fail-fast 2>&1 | tee target/test.log | grep -E '^(test result|running|error)|FAILED|panicked'
+cargo test --workspace --features cairn-cli/tpm --no-fail-fast 2>&1 | tee target/test.log | grep -E '^(test result|running|error)|FAILED|panicked'
 status=${PIPESTATUS[0]}
 set -e
 if [ "$status" -ne 0 ]; then

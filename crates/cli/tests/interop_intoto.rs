@@ -18,7 +18,11 @@ fn python() -> PathBuf {
     let p = std::env::var_os("CAIRN_INTEROP_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join(".venv-interop/bin/python"));
-    assert!(p.exists(), "{} missing: run scripts/setup-python-interop.sh (the README's test command does)", p.display());
+    assert!(
+        p.exists(),
+        "{} missing: run scripts/setup-python-interop.sh (the README's test command does)",
+        p.display()
+    );
     p
 }
 
@@ -31,7 +35,12 @@ fn run(cmd: &mut Command) -> Output {
 }
 
 fn ok(out: &Output, what: &str) {
-    assert!(out.status.success(), "{what} failed: {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{what} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn cairn() -> Command {
@@ -52,17 +61,39 @@ fn python_in_toto_signs_cairn_verifies() {
         let a = artifact(dir.path());
         let key = dir.path().join("py");
         let env = dir.path().join("py.intoto.json");
-        let out = run(Command::new(&py).arg(script()).args(["sign", alg]).arg(&key).arg(&a).arg(&env));
+        let out = run(Command::new(&py)
+            .arg(script())
+            .args(["sign", alg])
+            .arg(&key)
+            .arg(&a)
+            .arg(&env));
         ok(&out, &format!("python sign {alg}"));
         let pubkey = dir.path().join("py.pub");
-        let out = run(cairn().arg("verify").arg(&a).arg("--bundle").arg(&env).arg("--key").arg(&pubkey).args(["--builder-id", "https://in-toto.io/python"]));
+        let out = run(cairn()
+            .arg("verify")
+            .arg(&a)
+            .arg("--bundle")
+            .arg(&env)
+            .arg("--key")
+            .arg(&pubkey)
+            .args(["--builder-id", "https://in-toto.io/python"]));
         ok(&out, &format!("cairn verify of python {alg} envelope"));
 
         // The same envelope against a different artifact fails with exit 1.
         let other = dir.path().join("other");
         std::fs::write(&other, b"other").unwrap();
-        let out = run(cairn().arg("verify").arg(&other).arg("--bundle").arg(&env).arg("--key").arg(&pubkey));
-        assert_eq!(out.status.code(), Some(1), "{alg}: wrong artifact must fail");
+        let out = run(cairn()
+            .arg("verify")
+            .arg(&other)
+            .arg("--bundle")
+            .arg(&env)
+            .arg("--key")
+            .arg(&pubkey));
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{alg}: wrong artifact must fail"
+        );
         assert!(String::from_utf8_lossy(&out.stderr).contains("subject mismatch"));
     }
 }
@@ -74,24 +105,58 @@ fn cairn_signs_python_in_toto_verifies() {
         let dir = tempfile::tempdir().unwrap();
         let a = artifact(dir.path());
         let base = dir.path().join("builder");
-        ok(&run(cairn().args(["key", "generate", "--algorithm", alg, "--out"]).arg(&base)), "keygen");
+        ok(
+            &run(cairn()
+                .args(["key", "generate", "--algorithm", alg, "--out"])
+                .arg(&base)),
+            "keygen",
+        );
         let pred = dir.path().join("pred.json");
         std::fs::write(&pred, br#"{"buildDefinition":{"buildType":"https://cairn.dev/build/v1","externalParameters":{}},"runDetails":{"builder":{"id":"https://cairn.dev/builder"}}}"#).unwrap();
         let bundle = dir.path().join("b.json");
         ok(
-            &run(cairn().arg("attest").arg("--predicate").arg(&pred).args(["--type", "https://slsa.dev/provenance/v1", "--key"]).arg(base.with_extension("key")).arg("-o").arg(&bundle).arg(&a)),
+            &run(cairn()
+                .arg("attest")
+                .arg("--predicate")
+                .arg(&pred)
+                .args(["--type", "https://slsa.dev/provenance/v1", "--key"])
+                .arg(base.with_extension("key"))
+                .arg("-o")
+                .arg(&bundle)
+                .arg(&a)),
             "attest",
         );
-        let out = run(Command::new(&py).arg(script()).arg("verify").arg(&bundle).arg(base.with_extension("pub")).arg(&a));
+        let out = run(Command::new(&py)
+            .arg(script())
+            .arg("verify")
+            .arg(&bundle)
+            .arg(base.with_extension("pub"))
+            .arg(&a));
         ok(&out, &format!("python verify of cairn {alg} envelope"));
 
         // Python must reject a tampered payload too: proves the check is real there.
-        let mut doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&bundle).unwrap()).unwrap();
-        let payload = doc["attestations"][0]["dsseEnvelope"]["payload"].as_str().unwrap().to_string();
-        let flipped = if payload.starts_with('e') { format!("f{}", &payload[1..]) } else { format!("e{}", &payload[1..]) };
+        let mut doc: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&bundle).unwrap()).unwrap();
+        let payload = doc["attestations"][0]["dsseEnvelope"]["payload"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let flipped = if payload.starts_with('e') {
+            format!("f{}", &payload[1..])
+        } else {
+            format!("e{}", &payload[1..])
+        };
         doc["attestations"][0]["dsseEnvelope"]["payload"] = serde_json::Value::String(flipped);
         std::fs::write(&bundle, serde_json::to_vec(&doc).unwrap()).unwrap();
-        let out = run(Command::new(&py).arg(script()).arg("verify").arg(&bundle).arg(base.with_extension("pub")).arg(&a));
-        assert!(!out.status.success(), "python accepted a tampered {alg} envelope");
+        let out = run(Command::new(&py)
+            .arg(script())
+            .arg("verify")
+            .arg(&bundle)
+            .arg(base.with_extension("pub"))
+            .arg(&a));
+        assert!(
+            !out.status.success(),
+            "python accepted a tampered {alg} envelope"
+        );
     }
 }

@@ -34,9 +34,18 @@ mod tests {
 
     #[test]
     fn accepts_both_alphabets_and_missing_padding() {
-        assert_eq!(decode_any("-_-_Pj8=").unwrap(), vec![0xfb, 0xff, 0xbf, 0x3e, 0x3f]);
-        assert_eq!(decode_any("+/+/Pj8=").unwrap(), vec![0xfb, 0xff, 0xbf, 0x3e, 0x3f]);
-        assert_eq!(decode_any("+/+/Pj8").unwrap(), vec![0xfb, 0xff, 0xbf, 0x3e, 0x3f]);
+        assert_eq!(
+            decode_any("-_-_Pj8=").unwrap(),
+            vec![0xfb, 0xff, 0xbf, 0x3e, 0x3f]
+        );
+        assert_eq!(
+            decode_any("+/+/Pj8=").unwrap(),
+            vec![0xfb, 0xff, 0xbf, 0x3e, 0x3f]
+        );
+        assert_eq!(
+            decode_any("+/+/Pj8").unwrap(),
+            vec![0xfb, 0xff, 0xbf, 0x3e, 0x3f]
+        );
     }
 
     #[test]

@@ -81,7 +81,11 @@ impl Bundle {
             });
         }
         if wire.attestations.is_empty() {
-            return Err(FormatError::malformed("bundle", "attestations", "must hold at least one attestation"));
+            return Err(FormatError::malformed(
+                "bundle",
+                "attestations",
+                "must hold at least one attestation",
+            ));
         }
         let mut attestations = Vec::with_capacity(wire.attestations.len());
         for (i, a) in wire.attestations.into_iter().enumerate() {
@@ -95,13 +99,21 @@ impl Bundle {
             ] {
                 for (j, item) in list.iter().enumerate() {
                     if !item.is_object() {
-                        return Err(FormatError::malformed("bundle", format!("attestations[{i}].{name}[{j}]"), "must be a JSON object"));
+                        return Err(FormatError::malformed(
+                            "bundle",
+                            format!("attestations[{i}].{name}[{j}]"),
+                            "must be a JSON object",
+                        ));
                     }
                 }
             }
             for (j, item) in a.evidence.iter().chain(a.attachments.iter()).enumerate() {
                 if item.get("kind").and_then(Value::as_str).is_none() {
-                    return Err(FormatError::malformed("bundle", format!("attestations[{i}] entry {j}"), "evidence and attachments need a string `kind`"));
+                    return Err(FormatError::malformed(
+                        "bundle",
+                        format!("attestations[{i}] entry {j}"),
+                        "evidence and attachments need a string `kind`",
+                    ));
                 }
             }
             attestations.push(Attestation {
@@ -159,12 +171,21 @@ impl BundleInput {
             return Err(FormatError::malformed("bundle", "$", "empty input"));
         }
         // Several non-empty lines, each a JSON object: JSON lines.
-        let lines: Vec<&str> = trimmed.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-        if lines.len() > 1 && lines.iter().all(|l| l.starts_with('{') && l.ends_with('}')) && check_duplicates(trimmed, "bundle").is_err() {
+        let lines: Vec<&str> = trimmed
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        if lines.len() > 1
+            && lines.iter().all(|l| l.starts_with('{') && l.ends_with('}'))
+            && check_duplicates(trimmed, "bundle").is_err()
+        {
             let mut envs = Vec::with_capacity(lines.len());
             for (i, line) in lines.iter().enumerate() {
                 let env = Envelope::parse(line.as_bytes(), limits).map_err(|e| match e {
-                    FormatError::Malformed { path, reason, .. } => FormatError::malformed("bundle", format!("line {}: {path}", i + 1), reason),
+                    FormatError::Malformed { path, reason, .. } => {
+                        FormatError::malformed("bundle", format!("line {}: {path}", i + 1), reason)
+                    }
                     other => other,
                 })?;
                 envs.push(env);
@@ -227,7 +248,11 @@ mod tests {
         Envelope {
             payload_type: "application/vnd.in-toto+json".into(),
             payload: vec![b'{', n, b'}'],
-            signatures: vec![Signature { keyid: Some("k".into()), sig: vec![1, 2, 3], cert: None }],
+            signatures: vec![Signature {
+                keyid: Some("k".into()),
+                sig: vec![1, 2, 3],
+                cert: None,
+            }],
         }
     }
 
@@ -235,22 +260,49 @@ mod tests {
     fn detects_each_form() {
         let l = Limits::default();
         let b = Bundle::new(vec![Attestation::new(env(1)), Attestation::new(env(2))]);
-        assert_eq!(BundleInput::parse(b.to_json().as_bytes(), &l).unwrap(), BundleInput::Cairn(b.clone()));
-        assert_eq!(BundleInput::parse(env(1).to_json().as_bytes(), &l).unwrap(), BundleInput::Envelope(env(1)));
+        assert_eq!(
+            BundleInput::parse(b.to_json().as_bytes(), &l).unwrap(),
+            BundleInput::Cairn(b.clone())
+        );
+        assert_eq!(
+            BundleInput::parse(env(1).to_json().as_bytes(), &l).unwrap(),
+            BundleInput::Envelope(env(1))
+        );
         let jsonl = format!("{}\n{}\n", env(1).to_json(), env(2).to_json());
-        assert_eq!(BundleInput::parse(jsonl.as_bytes(), &l).unwrap(), BundleInput::JsonLines(vec![env(1), env(2)]));
+        assert_eq!(
+            BundleInput::parse(jsonl.as_bytes(), &l).unwrap(),
+            BundleInput::JsonLines(vec![env(1), env(2)])
+        );
         let sig = br#"{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","x":1}"#;
-        assert!(matches!(BundleInput::parse(sig, &l).unwrap(), BundleInput::Sigstore(_)));
+        assert!(matches!(
+            BundleInput::parse(sig, &l).unwrap(),
+            BundleInput::Sigstore(_)
+        ));
     }
 
     #[test]
     fn rejects_unknown_media_type_and_fields() {
         let l = Limits::default();
-        let e = BundleInput::parse(br#"{"mediaType":"application/vnd.cairn.bundle.v9+json","attestations":[]}"#, &l).unwrap_err();
-        assert!(matches!(e, FormatError::UnsupportedVersion { field: "mediaType", .. }));
-        let b = Bundle::new(vec![Attestation::new(env(1))]).to_json().replace("\"attestations\"", "\"surprise\": 1, \"attestations\"");
+        let e = BundleInput::parse(
+            br#"{"mediaType":"application/vnd.cairn.bundle.v9+json","attestations":[]}"#,
+            &l,
+        )
+        .unwrap_err();
+        assert!(matches!(
+            e,
+            FormatError::UnsupportedVersion {
+                field: "mediaType",
+                ..
+            }
+        ));
+        let b = Bundle::new(vec![Attestation::new(env(1))])
+            .to_json()
+            .replace("\"attestations\"", "\"surprise\": 1, \"attestations\"");
         let e = BundleInput::parse(b.as_bytes(), &l).unwrap_err();
-        assert!(matches!(e, FormatError::Malformed { ref reason, .. } if reason.contains("unknown field `surprise`")), "{e:?}");
+        assert!(
+            matches!(e, FormatError::Malformed { ref reason, .. } if reason.contains("unknown field `surprise`")),
+            "{e:?}"
+        );
         let e = BundleInput::parse(b"[]", &l).unwrap_err();
         assert!(matches!(e, FormatError::Malformed { .. }));
         let e = BundleInput::parse(b"  \n", &l).unwrap_err();
@@ -261,7 +313,11 @@ mod tests {
     fn evidence_needs_a_kind() {
         let mut a = Attestation::new(env(1));
         a.evidence.push(serde_json::json!({"no-kind": true}));
-        let e = Bundle::parse(Bundle::new(vec![a]).to_json().as_bytes(), &Limits::default()).unwrap_err();
+        let e = Bundle::parse(
+            Bundle::new(vec![a]).to_json().as_bytes(),
+            &Limits::default(),
+        )
+        .unwrap_err();
         assert!(matches!(e, FormatError::Malformed { .. }));
     }
 }

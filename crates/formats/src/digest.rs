@@ -39,8 +39,11 @@ impl DigestAlgorithm {
         }
     }
     /// Strongest first: the order in which a verifier prefers to match subjects.
-    pub const PREFERENCE: [DigestAlgorithm; 3] =
-        [DigestAlgorithm::Sha512, DigestAlgorithm::Sha384, DigestAlgorithm::Sha256];
+    pub const PREFERENCE: [DigestAlgorithm; 3] = [
+        DigestAlgorithm::Sha512,
+        DigestAlgorithm::Sha384,
+        DigestAlgorithm::Sha256,
+    ];
 }
 
 impl fmt::Display for DigestAlgorithm {
@@ -112,14 +115,19 @@ impl DigestSet {
                 });
             }
             if let Some(lens) = expected_hex_len(alg) {
-                let ok_chars = value.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+                let ok_chars = value
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
                 if !ok_chars || !lens.contains(&value.len()) {
                     return Err(FormatError::InvalidDigest {
                         what,
                         field: format!("{field}.{alg}"),
                         reason: format!(
                             "expected {} lowercase hex characters, found {:?}",
-                            lens.iter().map(|l| l.to_string()).collect::<Vec<_>>().join(" or "),
+                            lens.iter()
+                                .map(|l| l.to_string())
+                                .collect::<Vec<_>>()
+                                .join(" or "),
                             truncate(value, 80)
                         ),
                     });
@@ -158,23 +166,46 @@ mod tests {
 
     #[test]
     fn validates_known_algorithms() {
-        let ok = DigestSet::sha256("a".repeat(64)).with("gitCommit", "b".repeat(40)).with("custom", "XYZ");
+        let ok = DigestSet::sha256("a".repeat(64))
+            .with("gitCommit", "b".repeat(40))
+            .with("custom", "XYZ");
         ok.validate("t", "subject[0].digest").unwrap();
         let upper = DigestSet::sha256("A".repeat(64));
         let e = upper.validate("t", "subject[0].digest").unwrap_err();
-        assert!(matches!(e, FormatError::InvalidDigest { ref field, .. } if field == "subject[0].digest.sha256"));
-        assert!(DigestSet::sha256("a".repeat(63)).validate("t", "d").is_err());
-        assert!(DigestSet::new().with("md5", "0".repeat(32)).validate("t", "d").is_ok());
-        assert!(DigestSet::new().with("sha1", "0".repeat(32)).validate("t", "d").is_err());
+        assert!(
+            matches!(e, FormatError::InvalidDigest { ref field, .. } if field == "subject[0].digest.sha256")
+        );
+        assert!(DigestSet::sha256("a".repeat(63))
+            .validate("t", "d")
+            .is_err());
+        assert!(DigestSet::new()
+            .with("md5", "0".repeat(32))
+            .validate("t", "d")
+            .is_ok());
+        assert!(DigestSet::new()
+            .with("sha1", "0".repeat(32))
+            .validate("t", "d")
+            .is_err());
     }
 
     #[test]
     fn prefixed_digest_shape() {
         let h = "ab".repeat(32);
-        assert_eq!(parse_prefixed_digest(&format!("sha256:{h}")).unwrap().1.len(), 32);
+        assert_eq!(
+            parse_prefixed_digest(&format!("sha256:{h}"))
+                .unwrap()
+                .1
+                .len(),
+            32
+        );
         assert!(parse_prefixed_digest(&format!("sha256:{h}0")).is_none());
         assert!(parse_prefixed_digest(&format!("md5:{h}")).is_none());
         assert!(parse_prefixed_digest("sha256:zz").is_none());
-        assert_eq!(parse_prefixed_digest(&format!("sha512:{}", "cd".repeat(64))).unwrap().0, DigestAlgorithm::Sha512);
+        assert_eq!(
+            parse_prefixed_digest(&format!("sha512:{}", "cd".repeat(64)))
+                .unwrap()
+                .0,
+            DigestAlgorithm::Sha512
+        );
     }
 }

@@ -77,9 +77,17 @@ impl Envelope {
     }
 
     /// Decodes a wire envelope found at `prefix` inside a larger document `what`.
-    pub fn from_wire_in(wire: WireEnvelope, what: &'static str, prefix: &str) -> Result<Self, FormatError> {
+    pub fn from_wire_in(
+        wire: WireEnvelope,
+        what: &'static str,
+        prefix: &str,
+    ) -> Result<Self, FormatError> {
         if wire.payload_type.is_empty() {
-            return Err(FormatError::malformed(what, format!("{prefix}payloadType"), "must not be empty"));
+            return Err(FormatError::malformed(
+                what,
+                format!("{prefix}payloadType"),
+                "must not be empty",
+            ));
         }
         let payload = b64::decode_any(&wire.payload).ok_or_else(|| FormatError::InvalidBase64 {
             what,
@@ -92,7 +100,11 @@ impl Envelope {
                 field: format!("{prefix}signatures[{i}].sig"),
             })?;
             if sig.is_empty() {
-                return Err(FormatError::malformed(what, format!("{prefix}signatures[{i}].sig"), "empty signature"));
+                return Err(FormatError::malformed(
+                    what,
+                    format!("{prefix}signatures[{i}].sig"),
+                    "empty signature",
+                ));
             }
             signatures.push(Signature {
                 keyid: s.keyid.filter(|k| !k.is_empty()),
@@ -152,7 +164,10 @@ mod tests {
     #[test]
     fn pae_matches_spec_example() {
         // From the DSSE protocol document.
-        assert_eq!(pae("http://example.com/HelloWorld", b"hello world"), b"DSSEv1 29 http://example.com/HelloWorld 11 hello world".to_vec());
+        assert_eq!(
+            pae("http://example.com/HelloWorld", b"hello world"),
+            b"DSSEv1 29 http://example.com/HelloWorld 11 hello world".to_vec()
+        );
         assert_eq!(pae("t", b""), b"DSSEv1 1 t 0 ".to_vec());
         // lengths are bytes, not characters
         assert_eq!(pae("é", b"x"), "DSSEv1 2 é 1 x".as_bytes().to_vec());
@@ -160,7 +175,11 @@ mod tests {
 
     #[test]
     fn round_trip_and_lenient_base64() {
-        let env = Envelope::parse(br#"{"payload":"-_-_Pj8","payloadType":"t","signatures":[{"keyid":"","sig":"AQ=="}]}"#, &Limits::default()).unwrap();
+        let env = Envelope::parse(
+            br#"{"payload":"-_-_Pj8","payloadType":"t","signatures":[{"keyid":"","sig":"AQ=="}]}"#,
+            &Limits::default(),
+        )
+        .unwrap();
         assert_eq!(env.payload, vec![0xfb, 0xff, 0xbf, 0x3e, 0x3f]);
         assert_eq!(env.signatures[0].keyid, None);
         let again = Envelope::parse(env.to_json().as_bytes(), &Limits::default()).unwrap();
@@ -170,15 +189,50 @@ mod tests {
     #[test]
     fn rejects_bad_fields() {
         let l = Limits::default();
-        let e = Envelope::parse(br#"{"payload":"AA==","payloadType":"","signatures":[]}"#, &l).unwrap_err();
+        let e = Envelope::parse(
+            br#"{"payload":"AA==","payloadType":"","signatures":[]}"#,
+            &l,
+        )
+        .unwrap_err();
         assert!(matches!(e, FormatError::Malformed { ref path, .. } if path == "payloadType"));
-        let e = Envelope::parse(br#"{"payload":"A$==","payloadType":"t","signatures":[]}"#, &l).unwrap_err();
-        assert_eq!(e, FormatError::InvalidBase64 { what: "envelope", field: "payload".into() });
-        let e = Envelope::parse(br#"{"payload":"AA==","payloadType":"t","signatures":[{"sig":"!"}]}"#, &l).unwrap_err();
-        assert_eq!(e, FormatError::InvalidBase64 { what: "envelope", field: "signatures[0].sig".into() });
-        let e = Envelope::parse(br#"{"payload":"AA==","payloadType":"t","signatures":[],"extra":1}"#, &l).unwrap_err();
-        assert!(matches!(e, FormatError::Malformed { ref reason, .. } if reason.contains("unknown field `extra`")), "{e:?}");
-        let e = Envelope::parse(br#"{"payload":"AA==","payload":"AQ==","payloadType":"t","signatures":[]}"#, &l).unwrap_err();
+        let e = Envelope::parse(
+            br#"{"payload":"A$==","payloadType":"t","signatures":[]}"#,
+            &l,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            FormatError::InvalidBase64 {
+                what: "envelope",
+                field: "payload".into()
+            }
+        );
+        let e = Envelope::parse(
+            br#"{"payload":"AA==","payloadType":"t","signatures":[{"sig":"!"}]}"#,
+            &l,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            FormatError::InvalidBase64 {
+                what: "envelope",
+                field: "signatures[0].sig".into()
+            }
+        );
+        let e = Envelope::parse(
+            br#"{"payload":"AA==","payloadType":"t","signatures":[],"extra":1}"#,
+            &l,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(e, FormatError::Malformed { ref reason, .. } if reason.contains("unknown field `extra`")),
+            "{e:?}"
+        );
+        let e = Envelope::parse(
+            br#"{"payload":"AA==","payload":"AQ==","payloadType":"t","signatures":[]}"#,
+            &l,
+        )
+        .unwrap_err();
         assert!(matches!(e, FormatError::DuplicateKey { .. }));
     }
 }

@@ -28,7 +28,9 @@ pub enum FormatError {
     },
     #[error("{what}: field `{field}` is not valid base64 (standard or URL-safe)")]
     InvalidBase64 { what: &'static str, field: String },
-    #[error("statement: unknown `_type` {found:?} (expected https://in-toto.io/Statement/v1 or v0.1)")]
+    #[error(
+        "statement: unknown `_type` {found:?} (expected https://in-toto.io/Statement/v1 or v0.1)"
+    )]
     UnknownStatementType { found: String },
     #[error("envelope: unsupported `payloadType` {found:?} (expected {expected})")]
     UnsupportedPayloadType { found: String, expected: String },
@@ -47,7 +49,11 @@ pub enum FormatError {
 }
 
 impl FormatError {
-    pub(crate) fn malformed(what: &'static str, path: impl Into<String>, reason: impl Into<String>) -> Self {
+    pub(crate) fn malformed(
+        what: &'static str,
+        path: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
         FormatError::Malformed {
             what,
             path: path.into(),

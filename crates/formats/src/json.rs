@@ -8,7 +8,9 @@
 use std::collections::HashSet;
 use std::fmt;
 
-use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 
 use crate::error::FormatError;
 
@@ -67,7 +69,11 @@ pub fn parse_strict<T: DeserializeOwned>(
 }
 
 /// Size and UTF-8 checks shared by every parser.
-pub fn check_text<'a>(bytes: &'a [u8], what: &'static str, limits: &Limits) -> Result<&'a str, FormatError> {
+pub fn check_text<'a>(
+    bytes: &'a [u8],
+    what: &'static str,
+    limits: &Limits,
+) -> Result<&'a str, FormatError> {
     limits.check_size(what, bytes.len() as u64)?;
     std::str::from_utf8(bytes).map_err(|e| FormatError::InvalidUtf8 {
         what,
@@ -87,7 +93,10 @@ pub fn check_duplicates(text: &str, what: &'static str) -> Result<(), FormatErro
             let msg = e.to_string();
             if let Some(rest) = msg.strip_prefix(DUP_MARK) {
                 let dup_path = rest.split(" at line ").next().unwrap_or(rest).to_string();
-                return Err(FormatError::DuplicateKey { what, path: dup_path });
+                return Err(FormatError::DuplicateKey {
+                    what,
+                    path: dup_path,
+                });
             }
             if e.is_syntax() || e.is_eof() || e.is_data() {
                 return Err(FormatError::malformed(what, "$", strip_position(&e)));
@@ -108,7 +117,12 @@ fn strip_position(e: &serde_json::Error) -> String {
     if e.line() == 0 {
         return e.to_string();
     }
-    format!("{} (line {}, column {})", e.to_string().split(" at line ").next().unwrap_or(""), e.line(), e.column())
+    format!(
+        "{} (line {}, column {})",
+        e.to_string().split(" at line ").next().unwrap_or(""),
+        e.line(),
+        e.column()
+    )
 }
 
 struct DuplicateCheck<'p> {
@@ -177,7 +191,10 @@ impl<'de> Visitor<'de> for DuplicateCheck<'_> {
             if seen.contains(&key) {
                 // Drain nothing more: the document is already rejected.
                 let _ = map.next_value::<IgnoredAny>();
-                return Err(de::Error::custom(format!("{DUP_MARK}{}", self.render(&key))));
+                return Err(de::Error::custom(format!(
+                    "{DUP_MARK}{}",
+                    self.render(&key)
+                )));
             }
             self.path.push(key.clone());
             let r = map.next_value_seed(DuplicateCheck { path: self.path });
@@ -209,52 +226,94 @@ mod tests {
 
     #[test]
     fn accepts_plain_document() {
-        let d: Doc = parse_strict(br#"{"a":1,"b":[{"c":"x"}]}"#, "doc", &Limits::default()).unwrap();
+        let d: Doc =
+            parse_strict(br#"{"a":1,"b":[{"c":"x"}]}"#, "doc", &Limits::default()).unwrap();
         assert_eq!(d.a, 1);
     }
 
     #[test]
     fn rejects_duplicate_keys_with_path() {
-        let e = parse_strict::<Doc>(br#"{"a":1,"b":[{"c":"x","c":"y"}]}"#, "doc", &Limits::default()).unwrap_err();
-        assert_eq!(e, FormatError::DuplicateKey { what: "doc", path: "$.b.[0].c".into() });
+        let e = parse_strict::<Doc>(
+            br#"{"a":1,"b":[{"c":"x","c":"y"}]}"#,
+            "doc",
+            &Limits::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            FormatError::DuplicateKey {
+                what: "doc",
+                path: "$.b.[0].c".into()
+            }
+        );
         let e = parse_strict::<Doc>(br#"{"a":1,"a":2}"#, "doc", &Limits::default()).unwrap_err();
-        assert!(matches!(e, FormatError::DuplicateKey { ref path, .. } if path == "$.a"), "{e:?}");
+        assert!(
+            matches!(e, FormatError::DuplicateKey { ref path, .. } if path == "$.a"),
+            "{e:?}"
+        );
     }
 
     #[test]
     fn rejects_trailing_data() {
         let e = parse_strict::<Doc>(br#"{"a":1} {"a":2}"#, "doc", &Limits::default()).unwrap_err();
-        assert!(matches!(e, FormatError::TrailingData { what: "doc", .. }), "{e:?}");
+        assert!(
+            matches!(e, FormatError::TrailingData { what: "doc", .. }),
+            "{e:?}"
+        );
         // whitespace is not data
         parse_strict::<Doc>(b"{\"a\":1}\n\n", "doc", &Limits::default()).unwrap();
     }
 
     #[test]
     fn rejects_invalid_utf8() {
-        let e = parse_strict::<Doc>(b"{\"a\":1,\"b\":[{\"c\":\"\xff\"}]}", "doc", &Limits::default()).unwrap_err();
-        assert_eq!(e, FormatError::InvalidUtf8 { what: "doc", offset: 18 });
+        let e = parse_strict::<Doc>(
+            b"{\"a\":1,\"b\":[{\"c\":\"\xff\"}]}",
+            "doc",
+            &Limits::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            FormatError::InvalidUtf8 {
+                what: "doc",
+                offset: 18
+            }
+        );
     }
 
     #[test]
     fn rejects_oversize_before_parsing() {
         let e = parse_strict::<Doc>(br#"{"a":1}"#, "doc", &Limits { max_bytes: 3 }).unwrap_err();
-        assert_eq!(e, FormatError::TooLarge { what: "doc", size: 7, limit: 3 });
+        assert_eq!(
+            e,
+            FormatError::TooLarge {
+                what: "doc",
+                size: 7,
+                limit: 3
+            }
+        );
     }
 
     #[test]
     fn names_the_field_on_type_errors() {
-        let e = parse_strict::<Doc>(br#"{"a":1,"b":[{"c":5}]}"#, "doc", &Limits::default()).unwrap_err();
+        let e = parse_strict::<Doc>(br#"{"a":1,"b":[{"c":5}]}"#, "doc", &Limits::default())
+            .unwrap_err();
         match e {
             FormatError::Malformed { path, .. } => assert_eq!(path, "b[0].c"),
             other => panic!("{other:?}"),
         }
         let e = parse_strict::<Doc>(br#"{"b":[]}"#, "doc", &Limits::default()).unwrap_err();
-        assert!(matches!(e, FormatError::Malformed { ref reason, .. } if reason.contains("missing field `a`")), "{e:?}");
+        assert!(
+            matches!(e, FormatError::Malformed { ref reason, .. } if reason.contains("missing field `a`")),
+            "{e:?}"
+        );
     }
 
     #[test]
     fn deep_nesting_is_an_error_not_a_crash() {
         let deep = "[".repeat(100_000);
-        assert!(parse_strict::<serde_json::Value>(deep.as_bytes(), "doc", &Limits::default()).is_err());
+        assert!(
+            parse_strict::<serde_json::Value>(deep.as_bytes(), "doc", &Limits::default()).is_err()
+        );
     }
 }

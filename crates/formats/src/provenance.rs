@@ -140,7 +140,11 @@ impl Provenance {
         fn typed<T: serde::de::DeserializeOwned>(v: &Value) -> Result<T, FormatError> {
             serde_path_to_error::deserialize(v.clone()).map_err(|e| {
                 let path = e.path().to_string();
-                FormatError::malformed("provenance", format!("predicate.{path}"), e.into_inner().to_string())
+                FormatError::malformed(
+                    "provenance",
+                    format!("predicate.{path}"),
+                    e.into_inner().to_string(),
+                )
             })
         }
         match st.predicate_type.as_str() {
@@ -173,7 +177,10 @@ impl Provenance {
                     invocation_id: meta.invocation_id,
                     started_on: meta.started_on,
                     finished_on: meta.finished_on,
-                    config_path: ext.get("configPath").and_then(Value::as_str).map(str::to_string),
+                    config_path: ext
+                        .get("configPath")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
                 }
             }
             Provenance::V02(p) => {
@@ -204,22 +211,45 @@ impl Provenance {
 impl ProvenanceV1 {
     fn validate(&self) -> Result<(), FormatError> {
         if self.build_definition.build_type.is_empty() {
-            return Err(FormatError::malformed("provenance", "predicate.buildDefinition.buildType", "must not be empty"));
+            return Err(FormatError::malformed(
+                "provenance",
+                "predicate.buildDefinition.buildType",
+                "must not be empty",
+            ));
         }
         if self.run_details.builder.id.is_empty() {
-            return Err(FormatError::malformed("provenance", "predicate.runDetails.builder.id", "must not be empty"));
+            return Err(FormatError::malformed(
+                "provenance",
+                "predicate.runDetails.builder.id",
+                "must not be empty",
+            ));
         }
-        for (i, d) in self.build_definition.resolved_dependencies.iter().enumerate() {
-            d.validate("provenance", &format!("predicate.buildDefinition.resolvedDependencies[{i}]"))?;
+        for (i, d) in self
+            .build_definition
+            .resolved_dependencies
+            .iter()
+            .enumerate()
+        {
+            d.validate(
+                "provenance",
+                &format!("predicate.buildDefinition.resolvedDependencies[{i}]"),
+            )?;
         }
         for (i, d) in self.run_details.byproducts.iter().enumerate() {
-            d.validate("provenance", &format!("predicate.runDetails.byproducts[{i}]"))?;
+            d.validate(
+                "provenance",
+                &format!("predicate.runDetails.byproducts[{i}]"),
+            )?;
         }
         if let Some(m) = &self.run_details.metadata {
             for (name, v) in [("startedOn", &m.started_on), ("finishedOn", &m.finished_on)] {
                 if let Some(t) = v {
                     parse_time(t).ok_or_else(|| {
-                        FormatError::malformed("provenance", format!("predicate.runDetails.metadata.{name}"), format!("not an RFC 3339 timestamp: {t:?}"))
+                        FormatError::malformed(
+                            "provenance",
+                            format!("predicate.runDetails.metadata.{name}"),
+                            format!("not an RFC 3339 timestamp: {t:?}"),
+                        )
                     })?;
                 }
             }
@@ -236,7 +266,11 @@ fn source_of_v1(p: &ProvenanceV1) -> (Option<String>, Option<String>, DigestSet)
     if let Some(src) = ext.get("source").and_then(Value::as_object) {
         if let Some(uri) = src.get("uri").and_then(Value::as_str) {
             let (u, r) = split_git_uri(uri);
-            let r = src.get("ref").and_then(Value::as_str).map(str::to_string).or(r);
+            let r = src
+                .get("ref")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .or(r);
             let digest = src
                 .get("digest")
                 .and_then(|d| serde_json::from_value::<DigestSet>(d.clone()).ok())
@@ -251,11 +285,20 @@ fn source_of_v1(p: &ProvenanceV1) -> (Option<String>, Option<String>, DigestSet)
                 .build_definition
                 .resolved_dependencies
                 .iter()
-                .find(|d| d.uri.as_deref().map(|u| u.contains(repo.trim_start_matches("https://"))).unwrap_or(false))
+                .find(|d| {
+                    d.uri
+                        .as_deref()
+                        .map(|u| u.contains(repo.trim_start_matches("https://")))
+                        .unwrap_or(false)
+                })
                 .map(|d| d.digest.clone())
                 .unwrap_or_default();
             let (u, _) = split_git_uri(repo);
-            return (u, wf.get("ref").and_then(Value::as_str).map(str::to_string), digest);
+            return (
+                u,
+                wf.get("ref").and_then(Value::as_str).map(str::to_string),
+                digest,
+            );
         }
     }
     for d in &p.build_definition.resolved_dependencies {
@@ -334,11 +377,23 @@ mod tests {
     fn git_uri_split() {
         assert_eq!(
             split_git_uri("git+https://github.com/o/r@refs/heads/main"),
-            (Some("https://github.com/o/r".into()), Some("refs/heads/main".into()))
+            (
+                Some("https://github.com/o/r".into()),
+                Some("refs/heads/main".into())
+            )
         );
-        assert_eq!(split_git_uri("https://github.com/o/r"), (Some("https://github.com/o/r".into()), None));
-        assert_eq!(split_git_uri("ssh://git@host"), (Some("ssh://git@host".into()), None));
-        assert_eq!(normalize_repo_uri("git+https://github.com/o/r.git/"), "github.com/o/r");
+        assert_eq!(
+            split_git_uri("https://github.com/o/r"),
+            (Some("https://github.com/o/r".into()), None)
+        );
+        assert_eq!(
+            split_git_uri("ssh://git@host"),
+            (Some("ssh://git@host".into()), None)
+        );
+        assert_eq!(
+            normalize_repo_uri("git+https://github.com/o/r.git/"),
+            "github.com/o/r"
+        );
     }
 
     #[test]
@@ -351,16 +406,30 @@ mod tests {
         assert_eq!(v.builder_id, "https://cairn.dev/builder");
         assert_eq!(v.source_uri.as_deref(), Some("https://example.com/r"));
         assert_eq!(v.source_ref.as_deref(), Some("refs/heads/main"));
-        assert_eq!(v.source_digest.get("gitCommit"), Some("0123456789012345678901234567890123456789"));
+        assert_eq!(
+            v.source_digest.get("gitCommit"),
+            Some("0123456789012345678901234567890123456789")
+        );
 
-        let bad = String::from_utf8(doc.to_vec()).unwrap().replace("2026-01-01T00:00:00Z", "yesterday");
+        let bad = String::from_utf8(doc.to_vec())
+            .unwrap()
+            .replace("2026-01-01T00:00:00Z", "yesterday");
         let st = Statement::parse(bad.as_bytes(), &Limits::default()).unwrap();
         let e = Provenance::from_statement(&st).unwrap_err();
-        assert!(matches!(e, FormatError::Malformed { ref path, .. } if path == "predicate.runDetails.metadata.finishedOn"), "{e:?}");
+        assert!(
+            matches!(e, FormatError::Malformed { ref path, .. } if path == "predicate.runDetails.metadata.finishedOn"),
+            "{e:?}"
+        );
 
-        let bad = String::from_utf8(doc.to_vec()).unwrap().replace(r#""builder":{"id":"https://cairn.dev/builder"}"#, r#""builder":{}"#);
+        let bad = String::from_utf8(doc.to_vec()).unwrap().replace(
+            r#""builder":{"id":"https://cairn.dev/builder"}"#,
+            r#""builder":{}"#,
+        );
         let st = Statement::parse(bad.as_bytes(), &Limits::default()).unwrap();
         let e = Provenance::from_statement(&st).unwrap_err();
-        assert!(matches!(e, FormatError::Malformed { ref path, .. } if path == "predicate.runDetails.builder"), "{e:?}");
+        assert!(
+            matches!(e, FormatError::Malformed { ref path, .. } if path == "predicate.runDetails.builder"),
+            "{e:?}"
+        );
     }
 }

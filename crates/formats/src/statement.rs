@@ -68,7 +68,11 @@ impl ResourceDescriptor {
     /// A descriptor must identify something: a uri, a digest or inline content.
     pub fn validate(&self, what: &'static str, field: &str) -> Result<(), FormatError> {
         if self.uri.is_none() && self.digest.is_empty() && self.content.is_none() {
-            return Err(FormatError::malformed(what, field, "needs at least one of `uri`, `digest` or `content`"));
+            return Err(FormatError::malformed(
+                what,
+                field,
+                "needs at least one of `uri`, `digest` or `content`",
+            ));
         }
         self.digest.validate(what, &format!("{field}.digest"))
     }
@@ -96,7 +100,11 @@ struct WireStatement {
 }
 
 impl Statement {
-    pub fn new(subject: Vec<ResourceDescriptor>, predicate_type: impl Into<String>, predicate: Value) -> Self {
+    pub fn new(
+        subject: Vec<ResourceDescriptor>,
+        predicate_type: impl Into<String>,
+        predicate: Value,
+    ) -> Self {
         Statement {
             version: StatementVersion::V1,
             subject,
@@ -127,17 +135,29 @@ impl Statement {
             FormatError::malformed("statement", path, e.into_inner().to_string())
         })?;
         if wire.subject.is_empty() {
-            return Err(FormatError::malformed("statement", "subject", "must list at least one subject"));
+            return Err(FormatError::malformed(
+                "statement",
+                "subject",
+                "must list at least one subject",
+            ));
         }
         for (i, s) in wire.subject.iter().enumerate() {
             let field = format!("subject[{i}]");
             if s.digest.is_empty() {
-                return Err(FormatError::malformed("statement", format!("{field}.digest"), "a subject must carry a digest"));
+                return Err(FormatError::malformed(
+                    "statement",
+                    format!("{field}.digest"),
+                    "a subject must carry a digest",
+                ));
             }
             s.validate("statement", &field)?;
         }
         if wire.predicate_type.is_empty() {
-            return Err(FormatError::malformed("statement", "predicateType", "must not be empty"));
+            return Err(FormatError::malformed(
+                "statement",
+                "predicateType",
+                "must not be empty",
+            ));
         }
         Ok(Statement {
             version,
@@ -176,23 +196,53 @@ mod tests {
     #[test]
     fn parses_v1_and_v01() {
         let l = Limits::default();
-        assert_eq!(Statement::parse(&stmt(STATEMENT_V1, SUBJ), &l).unwrap().version, StatementVersion::V1);
-        assert_eq!(Statement::parse(&stmt(STATEMENT_V01, SUBJ), &l).unwrap().version, StatementVersion::V01);
+        assert_eq!(
+            Statement::parse(&stmt(STATEMENT_V1, SUBJ), &l)
+                .unwrap()
+                .version,
+            StatementVersion::V1
+        );
+        assert_eq!(
+            Statement::parse(&stmt(STATEMENT_V01, SUBJ), &l)
+                .unwrap()
+                .version,
+            StatementVersion::V01
+        );
     }
 
     #[test]
     fn rejects_unknown_type_and_empty_subjects() {
         let l = Limits::default();
         let e = Statement::parse(&stmt("https://in-toto.io/Statement/v9", SUBJ), &l).unwrap_err();
-        assert_eq!(e, FormatError::UnknownStatementType { found: "https://in-toto.io/Statement/v9".into() });
+        assert_eq!(
+            e,
+            FormatError::UnknownStatementType {
+                found: "https://in-toto.io/Statement/v9".into()
+            }
+        );
         let e = Statement::parse(&stmt(STATEMENT_V1, "[]"), &l).unwrap_err();
         assert!(matches!(e, FormatError::Malformed { ref path, .. } if path == "subject"));
         let e = Statement::parse(&stmt(STATEMENT_V1, r#"[{"name":"a"}]"#), &l).unwrap_err();
-        assert!(matches!(e, FormatError::Malformed { ref path, .. } if path == "subject[0].digest"));
-        let e = Statement::parse(&stmt(STATEMENT_V1, r#"[{"name":"a","digest":{"sha256":"XYZ"}}]"#), &l).unwrap_err();
-        assert!(matches!(e, FormatError::InvalidDigest { ref field, .. } if field == "subject[0].digest.sha256"));
-        let e = Statement::parse(&stmt(STATEMENT_V1, r#"[{"name":1,"digest":{"sha256":"ab"}}]"#), &l).unwrap_err();
-        assert!(matches!(e, FormatError::Malformed { ref path, .. } if path == "subject[0].name"), "{e:?}");
+        assert!(
+            matches!(e, FormatError::Malformed { ref path, .. } if path == "subject[0].digest")
+        );
+        let e = Statement::parse(
+            &stmt(STATEMENT_V1, r#"[{"name":"a","digest":{"sha256":"XYZ"}}]"#),
+            &l,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(e, FormatError::InvalidDigest { ref field, .. } if field == "subject[0].digest.sha256")
+        );
+        let e = Statement::parse(
+            &stmt(STATEMENT_V1, r#"[{"name":1,"digest":{"sha256":"ab"}}]"#),
+            &l,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(e, FormatError::Malformed { ref path, .. } if path == "subject[0].name"),
+            "{e:?}"
+        );
     }
 
     #[test]

@@ -31,10 +31,16 @@ pub fn digest_bytes(alg: DigestAlgorithm, data: &[u8]) -> Vec<u8> {
 }
 
 /// Hashes a reader with each requested algorithm in one pass.
-pub fn digest_reader<R: Read>(mut r: R, algs: &[DigestAlgorithm]) -> io::Result<Vec<(DigestAlgorithm, Vec<u8>)>> {
+pub fn digest_reader<R: Read>(
+    mut r: R,
+    algs: &[DigestAlgorithm],
+) -> io::Result<Vec<(DigestAlgorithm, Vec<u8>)>> {
     // 1 MiB reads: large enough that syscalls vanish next to hashing.
     let mut buf = vec![0u8; 1 << 20];
-    let mut ctxs: Vec<(DigestAlgorithm, Context)> = algs.iter().map(|a| (*a, Context::new(algorithm(*a)))).collect();
+    let mut ctxs: Vec<(DigestAlgorithm, Context)> = algs
+        .iter()
+        .map(|a| (*a, Context::new(algorithm(*a))))
+        .collect();
     loop {
         let n = match r.read(&mut buf) {
             Ok(0) => break,
@@ -46,7 +52,10 @@ pub fn digest_reader<R: Read>(mut r: R, algs: &[DigestAlgorithm]) -> io::Result<
             c.update(&buf[..n]);
         }
     }
-    Ok(ctxs.into_iter().map(|(a, c)| (a, c.finish().as_ref().to_vec())).collect())
+    Ok(ctxs
+        .into_iter()
+        .map(|(a, c)| (a, c.finish().as_ref().to_vec()))
+        .collect())
 }
 
 pub fn sha256_file(path: &Path) -> io::Result<[u8; 32]> {
@@ -63,9 +72,19 @@ mod tests {
 
     #[test]
     fn known_answers() {
-        assert_eq!(sha256_hex(b""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-        let d = digest_reader(&b"abc"[..], &[DigestAlgorithm::Sha512, DigestAlgorithm::Sha384]).unwrap();
+        assert_eq!(
+            sha256_hex(b""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        let d = digest_reader(
+            &b"abc"[..],
+            &[DigestAlgorithm::Sha512, DigestAlgorithm::Sha384],
+        )
+        .unwrap();
         assert_eq!(hex::encode(&d[0].1)[..16], *"ddaf35a193617aba");
         assert_eq!(hex::encode(&d[1].1)[..16], *"cb00753f45a35e8b");
     }

@@ -15,7 +15,11 @@ use crate::keys::{PrivateKey, PublicKey};
 pub const MAX_SIGNATURES: usize = 64;
 
 /// Signs `payload` with every key, in order. Each signature carries its key id.
-pub fn sign_envelope(payload_type: &str, payload: &[u8], keys: &[&PrivateKey]) -> Result<Envelope, KeyError> {
+pub fn sign_envelope(
+    payload_type: &str,
+    payload: &[u8],
+    keys: &[&PrivateKey],
+) -> Result<Envelope, KeyError> {
     let pae = cairn_formats::dsse::pae(payload_type, payload);
     let mut signatures = Vec::with_capacity(keys.len());
     for k in keys {
@@ -54,7 +58,11 @@ impl Default for VerifyOptions<'_> {
 }
 
 /// Verifies with a threshold; returns the key ids of the distinct trusted keys that signed.
-pub fn verify_envelope(env: &Envelope, keys: &[PublicKey], threshold: usize) -> Result<Vec<String>, DsseError> {
+pub fn verify_envelope(
+    env: &Envelope,
+    keys: &[PublicKey],
+    threshold: usize,
+) -> Result<Vec<String>, DsseError> {
     verify_envelope_with(
         env,
         keys,
@@ -65,7 +73,11 @@ pub fn verify_envelope(env: &Envelope, keys: &[PublicKey], threshold: usize) -> 
     )
 }
 
-pub fn verify_envelope_with(env: &Envelope, keys: &[PublicKey], opts: &VerifyOptions) -> Result<Vec<String>, DsseError> {
+pub fn verify_envelope_with(
+    env: &Envelope,
+    keys: &[PublicKey],
+    opts: &VerifyOptions,
+) -> Result<Vec<String>, DsseError> {
     if opts.threshold == 0 {
         return Err(DsseError::ZeroThreshold);
     }
@@ -97,9 +109,16 @@ pub fn verify_envelope_with(env: &Envelope, keys: &[PublicKey], opts: &VerifyOpt
     let mut signed: Vec<String> = Vec::new();
     for key in &distinct {
         // Try signatures whose hint names this key first, then the rest.
-        let hinted = considered.iter().filter(|s| s.keyid.as_deref() == Some(key.key_id()));
-        let others = considered.iter().filter(|s| s.keyid.as_deref() != Some(key.key_id()));
-        if hinted.chain(others).any(|s| key.verify(&pae, &s.sig).is_ok()) {
+        let hinted = considered
+            .iter()
+            .filter(|s| s.keyid.as_deref() == Some(key.key_id()));
+        let others = considered
+            .iter()
+            .filter(|s| s.keyid.as_deref() != Some(key.key_id()));
+        if hinted
+            .chain(others)
+            .any(|s| key.verify(&pae, &s.sig).is_ok())
+        {
             signed.push(key.key_id().to_string());
         }
     }
@@ -135,10 +154,20 @@ mod tests {
         for alg in Algorithm::ALL {
             let k = PrivateKey::generate(alg).unwrap();
             let env = sign_envelope(T, b"{}", &[&k]).unwrap();
-            assert_eq!(verify_envelope(&env, &[k.public_key().clone()], 1).unwrap(), vec![k.key_id().to_string()], "{alg}");
+            assert_eq!(
+                verify_envelope(&env, &[k.public_key().clone()], 1).unwrap(),
+                vec![k.key_id().to_string()],
+                "{alg}"
+            );
             let mut bad = env.clone();
             bad.payload = b"{ }".to_vec();
-            assert!(matches!(verify_envelope(&bad, &[k.public_key().clone()], 1), Err(DsseError::ThresholdNotMet { valid: 0, .. })), "{alg}");
+            assert!(
+                matches!(
+                    verify_envelope(&bad, &[k.public_key().clone()], 1),
+                    Err(DsseError::ThresholdNotMet { valid: 0, .. })
+                ),
+                "{alg}"
+            );
         }
     }
 
@@ -151,9 +180,23 @@ mod tests {
         assert_eq!(verify_envelope(&env, &both, 2).unwrap().len(), 2);
         // the same key twice is one key
         let twice = sign_envelope(T, b"x", &[&a, &a]).unwrap();
-        assert!(matches!(verify_envelope(&twice, &both, 2), Err(DsseError::ThresholdNotMet { valid: 1, threshold: 2, .. })));
+        assert!(matches!(
+            verify_envelope(&twice, &both, 2),
+            Err(DsseError::ThresholdNotMet {
+                valid: 1,
+                threshold: 2,
+                ..
+            })
+        ));
         let dup_keys = [a.public_key().clone(), a.public_key().clone()];
-        assert!(matches!(verify_envelope(&twice, &dup_keys, 2), Err(DsseError::ThresholdNotMet { valid: 1, keys: 1, .. })));
+        assert!(matches!(
+            verify_envelope(&twice, &dup_keys, 2),
+            Err(DsseError::ThresholdNotMet {
+                valid: 1,
+                keys: 1,
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -162,11 +205,20 @@ mod tests {
         let pq = PrivateKey::generate(Algorithm::MlDsa65).unwrap();
         let keys = [classical.public_key().clone(), pq.public_key().clone()];
         let hybrid = sign_envelope(T, b"x", &[&classical, &pq]).unwrap();
-        let opts = VerifyOptions { threshold: 1, require_all: true, payload_types: None };
-        assert_eq!(verify_envelope_with(&hybrid, &keys, &opts).unwrap().len(), 2);
+        let opts = VerifyOptions {
+            threshold: 1,
+            require_all: true,
+            payload_types: None,
+        };
+        assert_eq!(
+            verify_envelope_with(&hybrid, &keys, &opts).unwrap().len(),
+            2
+        );
         let only_classical = sign_envelope(T, b"x", &[&classical]).unwrap();
         match verify_envelope_with(&only_classical, &keys, &opts) {
-            Err(DsseError::MissingRequiredKeys { missing }) => assert!(missing[0].starts_with(pq.key_id()) && missing[0].ends_with("(ml-dsa-65)")),
+            Err(DsseError::MissingRequiredKeys { missing }) => {
+                assert!(missing[0].starts_with(pq.key_id()) && missing[0].ends_with("(ml-dsa-65)"))
+            }
             other => panic!("{other:?}"),
         }
     }
@@ -176,12 +228,25 @@ mod tests {
         let a = PrivateKey::generate(Algorithm::Ed25519).unwrap();
         let env = sign_envelope(T, b"x", &[&a]).unwrap();
         let keys = [a.public_key().clone()];
-        assert_eq!(verify_envelope(&env, &keys, 0), Err(DsseError::ZeroThreshold));
+        assert_eq!(
+            verify_envelope(&env, &keys, 0),
+            Err(DsseError::ZeroThreshold)
+        );
         assert_eq!(verify_envelope(&env, &[], 1), Err(DsseError::NoTrustedKeys));
         let mut none = env.clone();
         none.signatures.clear();
-        assert_eq!(verify_envelope(&none, &keys, 1), Err(DsseError::NoSignatures));
-        let opts = VerifyOptions { threshold: 1, require_all: false, payload_types: Some(&["other"]) };
-        assert!(matches!(verify_envelope_with(&env, &keys, &opts), Err(DsseError::UnsupportedPayloadType { .. })));
+        assert_eq!(
+            verify_envelope(&none, &keys, 1),
+            Err(DsseError::NoSignatures)
+        );
+        let opts = VerifyOptions {
+            threshold: 1,
+            require_all: false,
+            payload_types: Some(&["other"]),
+        };
+        assert!(matches!(
+            verify_envelope_with(&env, &keys, &opts),
+            Err(DsseError::UnsupportedPayloadType { .. })
+        ));
     }
 }

@@ -12,7 +12,8 @@ use std::str::FromStr;
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
-    self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, ParsedPublicKey, PqdsaKeyPair, VerificationAlgorithm,
+    self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, ParsedPublicKey, PqdsaKeyPair,
+    VerificationAlgorithm,
 };
 use spki::der::Decode;
 use spki::ObjectIdentifier;
@@ -37,7 +38,12 @@ pub enum Algorithm {
 }
 
 impl Algorithm {
-    pub const ALL: [Algorithm; 4] = [Algorithm::Ed25519, Algorithm::EcdsaP256, Algorithm::EcdsaP384, Algorithm::MlDsa65];
+    pub const ALL: [Algorithm; 4] = [
+        Algorithm::Ed25519,
+        Algorithm::EcdsaP256,
+        Algorithm::EcdsaP384,
+        Algorithm::MlDsa65,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -90,7 +96,10 @@ pub struct PublicKey {
 
 impl fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PublicKey").field("algorithm", &self.algorithm).field("key_id", &self.key_id).finish()
+        f.debug_struct("PublicKey")
+            .field("algorithm", &self.algorithm)
+            .field("key_id", &self.key_id)
+            .finish()
     }
 }
 
@@ -104,10 +113,11 @@ impl PublicKey {
     /// Parses SPKI DER and identifies the algorithm from its OIDs.
     pub fn from_spki_der(der: &[u8]) -> Result<Self, KeyError> {
         let what = "public key";
-        let info = spki::SubjectPublicKeyInfoRef::from_der(der).map_err(|e| KeyError::Malformed {
-            what,
-            reason: format!("not a SubjectPublicKeyInfo: {e}"),
-        })?;
+        let info =
+            spki::SubjectPublicKeyInfoRef::from_der(der).map_err(|e| KeyError::Malformed {
+                what,
+                reason: format!("not a SubjectPublicKeyInfo: {e}"),
+            })?;
         let oid = info.algorithm.oid;
         let algorithm = if oid == OID_ED25519 {
             Algorithm::Ed25519
@@ -117,20 +127,31 @@ impl PublicKey {
             let curve = info
                 .algorithm
                 .parameters_oid()
-                .map_err(|_| KeyError::Malformed { what, reason: "EC key without a named curve".into() })?;
+                .map_err(|_| KeyError::Malformed {
+                    what,
+                    reason: "EC key without a named curve".into(),
+                })?;
             if curve == OID_P256 {
                 Algorithm::EcdsaP256
             } else if curve == OID_P384 {
                 Algorithm::EcdsaP384
             } else {
-                return Err(KeyError::UnsupportedAlgorithm { what, found: format!("EC curve {curve}") });
+                return Err(KeyError::UnsupportedAlgorithm {
+                    what,
+                    found: format!("EC curve {curve}"),
+                });
             }
         } else {
-            return Err(KeyError::UnsupportedAlgorithm { what, found: format!("OID {oid}") });
+            return Err(KeyError::UnsupportedAlgorithm {
+                what,
+                found: format!("OID {oid}"),
+            });
         };
-        let parsed = ParsedPublicKey::new(algorithm.verification(), der).map_err(|e| KeyError::Malformed {
-            what,
-            reason: format!("{algorithm} key rejected: {e}"),
+        let parsed = ParsedPublicKey::new(algorithm.verification(), der).map_err(|e| {
+            KeyError::Malformed {
+                what,
+                reason: format!("{algorithm} key rejected: {e}"),
+            }
         })?;
         Ok(PublicKey {
             algorithm,
@@ -142,7 +163,10 @@ impl PublicKey {
 
     /// Parses a `PUBLIC KEY` PEM block (SPKI).
     pub fn from_pem(text: &str) -> Result<Self, KeyError> {
-        let block = pem::parse(text).map_err(|e| KeyError::NotPem { what: "public key", reason: e.to_string() })?;
+        let block = pem::parse(text).map_err(|e| KeyError::NotPem {
+            what: "public key",
+            reason: e.to_string(),
+        })?;
         if block.tag() != "PUBLIC KEY" {
             return Err(KeyError::WrongPemLabel {
                 what: "public key",
@@ -176,7 +200,9 @@ impl PublicKey {
     }
 
     pub fn verify(&self, message: &[u8], sig: &[u8]) -> Result<(), KeyError> {
-        self.parsed.verify_sig(message, sig).map_err(|_| KeyError::BadSignature)
+        self.parsed
+            .verify_sig(message, sig)
+            .map_err(|_| KeyError::BadSignature)
     }
 }
 
@@ -195,7 +221,9 @@ pub struct PrivateKey {
 impl fmt::Debug for PrivateKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Never print key material.
-        f.debug_struct("PrivateKey").field("public", &self.public).finish_non_exhaustive()
+        f.debug_struct("PrivateKey")
+            .field("public", &self.public)
+            .finish_non_exhaustive()
     }
 }
 
@@ -208,11 +236,18 @@ fn ecdsa_signing(alg: Algorithm) -> &'static signature::EcdsaSigningAlgorithm {
 
 impl PrivateKey {
     pub fn generate(algorithm: Algorithm) -> Result<Self, KeyError> {
-        let fail = |_| KeyError::Malformed { what: "key generation", reason: "the crypto backend refused".into() };
+        let fail = |_| KeyError::Malformed {
+            what: "key generation",
+            reason: "the crypto backend refused".into(),
+        };
         let inner = match algorithm {
             Algorithm::Ed25519 => Inner::Ed25519(Ed25519KeyPair::generate().map_err(fail)?),
-            Algorithm::EcdsaP256 | Algorithm::EcdsaP384 => Inner::Ecdsa(EcdsaKeyPair::generate(ecdsa_signing(algorithm)).map_err(fail)?),
-            Algorithm::MlDsa65 => Inner::MlDsa(PqdsaKeyPair::generate(&signature::ML_DSA_65_SIGNING).map_err(fail)?),
+            Algorithm::EcdsaP256 | Algorithm::EcdsaP384 => {
+                Inner::Ecdsa(EcdsaKeyPair::generate(ecdsa_signing(algorithm)).map_err(fail)?)
+            }
+            Algorithm::MlDsa65 => {
+                Inner::MlDsa(PqdsaKeyPair::generate(&signature::ML_DSA_65_SIGNING).map_err(fail)?)
+            }
         };
         PrivateKey::from_inner(inner, algorithm)
     }
@@ -223,7 +258,10 @@ impl PrivateKey {
             Inner::Ecdsa(k) => k.public_key().as_der().map(|d| d.as_ref().to_vec()),
             Inner::MlDsa(k) => k.public_key().as_der().map(|d| d.as_ref().to_vec()),
         }
-        .map_err(|_| KeyError::Malformed { what: "private key", reason: "cannot encode its public key".into() })?;
+        .map_err(|_| KeyError::Malformed {
+            what: "private key",
+            reason: "cannot encode its public key".into(),
+        })?;
         let public = PublicKey::from_spki_der(&der)?;
         debug_assert_eq!(public.algorithm, algorithm);
         Ok(PrivateKey { inner, public })
@@ -250,7 +288,10 @@ impl PrivateKey {
 
     /// Parses a `PRIVATE KEY` PEM block (unencrypted PKCS#8).
     pub fn from_pem(text: &str) -> Result<Self, KeyError> {
-        let block = pem::parse(text).map_err(|e| KeyError::NotPem { what: "private key", reason: e.to_string() })?;
+        let block = pem::parse(text).map_err(|e| KeyError::NotPem {
+            what: "private key",
+            reason: e.to_string(),
+        })?;
         if block.tag() != "PRIVATE KEY" {
             return Err(KeyError::WrongPemLabel {
                 what: "private key",
@@ -269,14 +310,20 @@ impl PrivateKey {
 
     /// PKCS#8 v1 PEM, the form OpenSSL and Python's `cryptography` read.
     pub fn to_pkcs8_pem(&self) -> Result<Zeroizing<String>, KeyError> {
-        let fail = |_| KeyError::Malformed { what: "private key", reason: "cannot encode as PKCS#8".into() };
+        let fail = |_| KeyError::Malformed {
+            what: "private key",
+            reason: "cannot encode as PKCS#8".into(),
+        };
         let doc = match &self.inner {
             Inner::Ed25519(k) => k.to_pkcs8v1().map_err(fail)?,
             Inner::Ecdsa(k) => k.to_pkcs8v1().map_err(fail)?,
             Inner::MlDsa(k) => k.to_pkcs8v1().map_err(fail)?,
         };
         let der = Zeroizing::new(doc.as_ref().to_vec());
-        Ok(Zeroizing::new(pem::encode(&pem::Pem::new("PRIVATE KEY", der.to_vec()))))
+        Ok(Zeroizing::new(pem::encode(&pem::Pem::new(
+            "PRIVATE KEY",
+            der.to_vec(),
+        ))))
     }
 
     pub fn algorithm(&self) -> Algorithm {
@@ -300,7 +347,9 @@ impl PrivateKey {
                 .map_err(|_| KeyError::SigningFailed),
             Inner::MlDsa(k) => {
                 let mut sig = vec![0u8; signature::ML_DSA_65_SIGNING.signature_len()];
-                let n = k.sign(message, &mut sig).map_err(|_| KeyError::SigningFailed)?;
+                let n = k
+                    .sign(message, &mut sig)
+                    .map_err(|_| KeyError::SigningFailed)?;
                 sig.truncate(n);
                 Ok(sig)
             }
@@ -309,12 +358,17 @@ impl PrivateKey {
 
     /// Writes `<base>.key` (PKCS#8 PEM, mode 0600, created exclusively) and `<base>.pub`
     /// (SPKI PEM). Refuses to overwrite either file; on failure nothing is left behind.
-    pub fn write_pair(&self, base: &Path) -> Result<(std::path::PathBuf, std::path::PathBuf), KeyError> {
+    pub fn write_pair(
+        &self,
+        base: &Path,
+    ) -> Result<(std::path::PathBuf, std::path::PathBuf), KeyError> {
         let key_path = with_suffix(base, "key");
         let pub_path = with_suffix(base, "pub");
         for p in [&key_path, &pub_path] {
             if p.exists() {
-                return Err(KeyError::Exists { path: p.display().to_string() });
+                return Err(KeyError::Exists {
+                    path: p.display().to_string(),
+                });
             }
         }
         let pem = self.to_pkcs8_pem()?;
@@ -335,7 +389,10 @@ fn with_suffix(base: &Path, ext: &str) -> std::path::PathBuf {
 }
 
 fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), KeyError> {
-    let io = |source| KeyError::Io { path: path.display().to_string(), source };
+    let io = |source| KeyError::Io {
+        path: path.display().to_string(),
+        source,
+    };
     let mut opts = OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -356,10 +413,20 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), KeyError> {
 /// Key files are small; refuse anything over 1 MiB rather than read it.
 fn read_limited(path: &Path) -> Result<String, KeyError> {
     const MAX: u64 = 1 << 20;
-    let io = |source| KeyError::Io { path: path.display().to_string(), source };
+    let io = |source| KeyError::Io {
+        path: path.display().to_string(),
+        source,
+    };
     let meta = std::fs::metadata(path).map_err(io)?;
     if meta.len() > MAX {
-        return Err(KeyError::Malformed { what: "key file", reason: format!("{} is {} bytes, over the 1 MiB limit", path.display(), meta.len()) });
+        return Err(KeyError::Malformed {
+            what: "key file",
+            reason: format!(
+                "{} is {} bytes, over the 1 MiB limit",
+                path.display(),
+                meta.len()
+            ),
+        });
     }
     std::fs::read_to_string(path).map_err(io)
 }

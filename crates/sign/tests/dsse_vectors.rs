@@ -19,7 +19,11 @@ fn every_dsse_vector_gives_its_expected_result() {
     let doc: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     let keys = doc["keys"].as_object().unwrap();
     let vectors = doc["vectors"].as_array().unwrap();
-    assert!(vectors.len() >= 9, "expected the 9 published vectors, found {}", vectors.len());
+    assert!(
+        vectors.len() >= 9,
+        "expected the 9 published vectors, found {}",
+        vectors.len()
+    );
     let (mut accepted, mut rejected) = (0, 0);
     for v in vectors {
         let id = v["id"].as_str().unwrap();
@@ -28,22 +32,34 @@ fn every_dsse_vector_gives_its_expected_result() {
             .unwrap()
             .iter()
             .map(|k| {
-                let raw = hex::decode(keys[k.as_str().unwrap()]["public"].as_str().unwrap()).unwrap();
+                let raw =
+                    hex::decode(keys[k.as_str().unwrap()]["public"].as_str().unwrap()).unwrap();
                 PublicKey::from_spki_der(&ed25519_spki(&raw)).unwrap()
             })
             .collect();
-        let types: Vec<&str> = v["supportedPayloadTypes"].as_array().unwrap().iter().map(|t| t.as_str().unwrap()).collect();
+        let types: Vec<&str> = v["supportedPayloadTypes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap())
+            .collect();
         let threshold = v["threshold"].as_u64().unwrap() as usize;
         let raw_env = serde_json::to_vec(&v["envelope"]).unwrap();
-        let outcome = Envelope::parse(&raw_env, &Limits::default()).map_err(|e| e.to_string()).and_then(|env| {
-            // `pae` is what the signatures cover; for accepted vectors it must be
-            // exactly what we compute from the envelope as presented.
-            if let (Some(pae), Some("accept")) = (v["pae"].as_str(), v["expect"].as_str()) {
-                assert_eq!(hex::encode(env.pae()), pae, "{id}: PAE bytes");
-            }
-            let opts = VerifyOptions { threshold, require_all: false, payload_types: Some(&types) };
-            verify_envelope_with(&env, &trusted, &opts).map_err(|e| e.to_string())
-        });
+        let outcome = Envelope::parse(&raw_env, &Limits::default())
+            .map_err(|e| e.to_string())
+            .and_then(|env| {
+                // `pae` is what the signatures cover; for accepted vectors it must be
+                // exactly what we compute from the envelope as presented.
+                if let (Some(pae), Some("accept")) = (v["pae"].as_str(), v["expect"].as_str()) {
+                    assert_eq!(hex::encode(env.pae()), pae, "{id}: PAE bytes");
+                }
+                let opts = VerifyOptions {
+                    threshold,
+                    require_all: false,
+                    payload_types: Some(&types),
+                };
+                verify_envelope_with(&env, &trusted, &opts).map_err(|e| e.to_string())
+            });
         match (v["expect"].as_str().unwrap(), &outcome) {
             ("accept", Ok(_)) => accepted += 1,
             ("reject", Err(_)) => rejected += 1,

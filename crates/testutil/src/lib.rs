@@ -9,7 +9,11 @@ use std::path::PathBuf;
 pub fn corpus() -> PathBuf {
     if let Some(p) = std::env::var_os("CAIRN_CORPUS") {
         let p = PathBuf::from(p);
-        assert!(p.is_dir(), "CAIRN_CORPUS={} is not a directory", p.display());
+        assert!(
+            p.is_dir(),
+            "CAIRN_CORPUS={} is not a directory",
+            p.display()
+        );
         return p;
     }
     // crates/<name> -> workspace root -> ../shared/corpus

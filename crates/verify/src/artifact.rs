@@ -63,7 +63,10 @@ impl ArtifactInput {
             Source::File(p) => p.display().to_string(),
             Source::Digest => {
                 let c = self.cache.borrow();
-                c.iter().next().map(|(a, d)| format!("{a}:{}", hex::encode(d))).unwrap_or_default()
+                c.iter()
+                    .next()
+                    .map(|(a, d)| format!("{a}:{}", hex::encode(d)))
+                    .unwrap_or_default()
             }
         }
     }
@@ -88,25 +91,40 @@ impl ArtifactInput {
 
     /// Digests with the given algorithms, computing the missing ones in one pass over the
     /// file. For a digest argument, only the algorithm given is known.
-    pub fn digests(&self, algs: &[DigestAlgorithm]) -> Result<BTreeMap<DigestAlgorithm, Vec<u8>>, VerifyError> {
-        let missing: Vec<DigestAlgorithm> = algs.iter().copied().filter(|a| !self.cache.borrow().contains_key(a)).collect();
+    pub fn digests(
+        &self,
+        algs: &[DigestAlgorithm],
+    ) -> Result<BTreeMap<DigestAlgorithm, Vec<u8>>, VerifyError> {
+        let missing: Vec<DigestAlgorithm> = algs
+            .iter()
+            .copied()
+            .filter(|a| !self.cache.borrow().contains_key(a))
+            .collect();
         if let (Source::File(p), false) = (&self.source, missing.is_empty()) {
             let f = std::fs::File::open(p).map_err(|e| VerifyError::Io {
                 path: p.display().to_string(),
                 reason: e.to_string(),
             })?;
-            let computed = cairn_sign::digest::digest_reader(f, &missing).map_err(|e| VerifyError::Io {
-                path: p.display().to_string(),
-                reason: e.to_string(),
-            })?;
+            let computed =
+                cairn_sign::digest::digest_reader(f, &missing).map_err(|e| VerifyError::Io {
+                    path: p.display().to_string(),
+                    reason: e.to_string(),
+                })?;
             self.cache.borrow_mut().extend(computed);
         }
         let c = self.cache.borrow();
-        Ok(algs.iter().filter_map(|a| c.get(a).map(|d| (*a, d.clone()))).collect())
+        Ok(algs
+            .iter()
+            .filter_map(|a| c.get(a).map(|d| (*a, d.clone())))
+            .collect())
     }
 
     /// All digests known so far, as an in-toto DigestSet-like map, for the report.
     pub fn known_digests(&self) -> BTreeMap<String, String> {
-        self.cache.borrow().iter().map(|(a, d)| (a.name().to_string(), hex::encode(d))).collect()
+        self.cache
+            .borrow()
+            .iter()
+            .map(|(a, d)| (a.name().to_string(), hex::encode(d)))
+            .collect()
     }
 }

@@ -52,7 +52,11 @@ impl VerifyError {
         }
     }
 
-    pub fn policy(field: impl Into<String>, expected: impl Into<String>, found: impl Into<String>) -> Self {
+    pub fn policy(
+        field: impl Into<String>,
+        expected: impl Into<String>,
+        found: impl Into<String>,
+    ) -> Self {
         VerifyError::PolicyViolation {
             field: field.into(),
             expected: expected.into(),

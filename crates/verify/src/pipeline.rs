@@ -27,6 +27,20 @@ pub struct CheckContext<'a> {
     pub policy: &'a Policy,
 }
 
+impl CheckContext<'_> {
+    /// `(kind, entry)` for every attachment of the bundle entry.
+    pub fn attachment_kinds(&self) -> Vec<(&str, &Value)> {
+        self.attestation
+            .map(|a| {
+                a.attachments
+                    .iter()
+                    .filter_map(|v| v.get("kind").and_then(Value::as_str).map(|k| (k, v)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
 /// A verification step supplied by another crate: log receipts, hardware evidence,
 /// source checkouts. Each records what it did in the report.
 pub trait AttestationCheck {
@@ -54,12 +68,19 @@ pub fn verify_dsse_input(
     let format = input.format_name();
     let name = artifact.display_name();
     let candidates: Vec<(Option<&Attestation>, &Envelope)> = match input {
-        BundleInput::Cairn(b) => b.attestations.iter().map(|a| (Some(a), &a.envelope)).collect(),
+        BundleInput::Cairn(b) => b
+            .attestations
+            .iter()
+            .map(|a| (Some(a), &a.envelope))
+            .collect(),
         BundleInput::Envelope(e) => vec![(None, e)],
         BundleInput::JsonLines(es) => es.iter().map(|e| (None, e)).collect(),
         BundleInput::Sigstore(_) => {
             let mut r = Report::new(format, name);
-            r.set_error(&VerifyError::Usage("Sigstore bundles are verified by the Sigstore verifier, not the DSSE pipeline".into()));
+            r.set_error(&VerifyError::Usage(
+                "Sigstore bundles are verified by the Sigstore verifier, not the DSSE pipeline"
+                    .into(),
+            ));
             return r;
         }
     };
@@ -71,7 +92,16 @@ pub fn verify_dsse_input(
     let mut best: Option<(u8, Report)> = None;
     for (attestation, envelope) in candidates {
         let mut report = Report::new(format, name.clone());
-        match verify_one(attestation, envelope, artifact, keys, policy, checks, limits, &mut report) {
+        match verify_one(
+            attestation,
+            envelope,
+            artifact,
+            keys,
+            policy,
+            checks,
+            limits,
+            &mut report,
+        ) {
             Ok(()) => {
                 report.verified = true;
                 report.error = None;
@@ -92,11 +122,13 @@ pub fn verify_dsse_input(
     }
     best.map(|(_, r)| r).unwrap_or_else(|| {
         let mut r = Report::new(format, artifact.display_name());
-        r.set_error(&VerifyError::Malformed(cairn_formats::FormatError::Malformed {
-            what: "bundle",
-            path: "$".into(),
-            reason: "no attestations".into(),
-        }));
+        r.set_error(&VerifyError::Malformed(
+            cairn_formats::FormatError::Malformed {
+                what: "bundle",
+                path: "$".into(),
+                reason: "no attestations".into(),
+            },
+        ));
         r
     })
 }
@@ -127,7 +159,10 @@ fn verify_one(
         }
     };
     for id in &signed {
-        let alg = keys.iter().find(|k| k.key_id() == id).map(|k| k.algorithm().name().to_string());
+        let alg = keys
+            .iter()
+            .find(|k| k.key_id() == id)
+            .map(|k| k.algorithm().name().to_string());
         report.signers.push(SignerInfo {
             kind: "key".into(),
             key_id: Some(id.clone()),
@@ -137,7 +172,17 @@ fn verify_one(
     }
     report.pass(
         "signature",
-        format!("{} of {} trusted key(s) signed (threshold {}{})", signed.len(), keys.len(), policy.threshold, if policy.require_all_keys { ", all keys required" } else { "" }),
+        format!(
+            "{} of {} trusted key(s) signed (threshold {}{})",
+            signed.len(),
+            keys.len(),
+            policy.threshold,
+            if policy.require_all_keys {
+                ", all keys required"
+            } else {
+                ""
+            }
+        ),
     );
 
     // 2. The statement, from the verified payload bytes.
@@ -193,7 +238,11 @@ fn verify_one(
 
 /// Matches the artifact against the subjects, hashing the file only with algorithms that
 /// some subject names (strongest first), so npm's sha512 subjects need no flag.
-fn match_subject(st: &Statement, artifact: &ArtifactInput, report: &mut Report) -> Result<(), VerifyError> {
+fn match_subject(
+    st: &Statement,
+    artifact: &ArtifactInput,
+    report: &mut Report,
+) -> Result<(), VerifyError> {
     let named: Vec<DigestAlgorithm> = DigestAlgorithm::PREFERENCE
         .into_iter()
         .filter(|a| st.subject.iter().any(|s| s.digest.get(a.name()).is_some()))
@@ -202,7 +251,13 @@ fn match_subject(st: &Statement, artifact: &ArtifactInput, report: &mut Report) 
         st.subject
             .iter()
             .map(|s| {
-                let d = s.digest.0.iter().map(|(k, v)| format!("{k}:{v}")).collect::<Vec<_>>().join(",");
+                let d = s
+                    .digest
+                    .0
+                    .iter()
+                    .map(|(k, v)| format!("{k}:{v}"))
+                    .collect::<Vec<_>>()
+                    .join(",");
                 match &s.name {
                     Some(n) => format!("{n} {d}"),
                     None => d,
@@ -224,7 +279,15 @@ fn match_subject(st: &Statement, artifact: &ArtifactInput, report: &mut Report) 
     if digests.is_empty() {
         let err = VerifyError::SubjectMismatch {
             algorithm: named.iter().map(|a| a.name()).collect::<Vec<_>>().join("/"),
-            found: format!("(only {} known for this artifact)", artifact.known_digests().keys().cloned().collect::<Vec<_>>().join(",")),
+            found: format!(
+                "(only {} known for this artifact)",
+                artifact
+                    .known_digests()
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
             subjects: subjects_text(),
         };
         report.fail("subject", &err);
@@ -238,13 +301,24 @@ fn match_subject(st: &Statement, artifact: &ArtifactInput, report: &mut Report) 
                         name: s.name.clone(),
                         digest: s.digest.0.clone(),
                     });
-                    report.pass_value("subject", format!("artifact {alg} digest matches subject {}", s.name.as_deref().unwrap_or("(unnamed)")), hex::encode(d));
+                    report.pass_value(
+                        "subject",
+                        format!(
+                            "artifact {alg} digest matches subject {}",
+                            s.name.as_deref().unwrap_or("(unnamed)")
+                        ),
+                        hex::encode(d),
+                    );
                     return Ok(());
                 }
             }
         }
     }
-    let (alg, d) = digests.iter().next().map(|(a, d)| (*a, d.clone())).unwrap_or((DigestAlgorithm::Sha256, Vec::new()));
+    let (alg, d) = digests
+        .iter()
+        .next()
+        .map(|(a, d)| (*a, d.clone()))
+        .unwrap_or((DigestAlgorithm::Sha256, Vec::new()));
     let err = VerifyError::SubjectMismatch {
         algorithm: alg.name().into(),
         found: hex::encode(d),

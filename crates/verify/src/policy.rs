@@ -48,12 +48,20 @@ const MAX_FUTURE_SKEW: Duration = Duration::from_secs(300);
 
 impl Policy {
     fn needs_provenance(&self) -> bool {
-        self.builder_id.is_some() || self.build_type.is_some() || self.source_uri.is_some() || self.source_ref.is_some() || self.max_age.is_some()
+        self.builder_id.is_some()
+            || self.build_type.is_some()
+            || self.source_uri.is_some()
+            || self.source_ref.is_some()
+            || self.max_age.is_some()
     }
 
     /// Evaluates the statement-level policy and fills the report's builder/source fields.
     /// Returns the parsed provenance, if the predicate is SLSA provenance.
-    pub fn evaluate(&self, st: &Statement, report: &mut Report) -> Result<Option<Provenance>, VerifyError> {
+    pub fn evaluate(
+        &self,
+        st: &Statement,
+        report: &mut Report,
+    ) -> Result<Option<Provenance>, VerifyError> {
         report.predicate_type = Some(st.predicate_type.clone());
         match &self.predicate_type {
             Some(want) if want != &st.predicate_type => {
@@ -61,14 +69,25 @@ impl Policy {
                 report.fail("predicate-type", &e);
                 return Err(e);
             }
-            Some(want) => report.pass_value("predicate-type", "predicate type is the one required", want.clone()),
-            None => report.skip("predicate-type", format!("any predicate type accepted (found {})", st.predicate_type)),
+            Some(want) => report.pass_value(
+                "predicate-type",
+                "predicate type is the one required",
+                want.clone(),
+            ),
+            None => report.skip(
+                "predicate-type",
+                format!("any predicate type accepted (found {})", st.predicate_type),
+            ),
         }
 
         let provenance = Provenance::from_statement(st).map_err(VerifyError::Malformed)?;
         let Some(prov) = provenance else {
             if self.needs_provenance() {
-                let e = VerifyError::policy("predicateType", "SLSA provenance (v1 or v0.2) for builder/source policy", &st.predicate_type);
+                let e = VerifyError::policy(
+                    "predicateType",
+                    "SLSA provenance (v1 or v0.2) for builder/source policy",
+                    &st.predicate_type,
+                );
                 report.fail("provenance", &e);
                 return Err(e);
             }
@@ -77,13 +96,33 @@ impl Policy {
         let view = prov.view();
         fill_report(&prov, &view, report);
 
-        check_exact(report, "builder-id", "runDetails.builder.id", self.builder_id.as_deref(), &view.builder_id)?;
-        check_exact(report, "build-type", "buildDefinition.buildType", self.build_type.as_deref(), &view.build_type)?;
+        check_exact(
+            report,
+            "builder-id",
+            "runDetails.builder.id",
+            self.builder_id.as_deref(),
+            &view.builder_id,
+        )?;
+        check_exact(
+            report,
+            "build-type",
+            "buildDefinition.buildType",
+            self.build_type.as_deref(),
+            &view.build_type,
+        )?;
 
         if let Some(want) = &self.source_uri {
             let found = view.source_uri.clone().unwrap_or_default();
             if found.is_empty() || normalize_repo_uri(want) != normalize_repo_uri(&found) {
-                let e = VerifyError::policy("source.uri", want, if found.is_empty() { "(none recorded)".into() } else { found });
+                let e = VerifyError::policy(
+                    "source.uri",
+                    want,
+                    if found.is_empty() {
+                        "(none recorded)".into()
+                    } else {
+                        found
+                    },
+                );
                 report.fail("source-uri", &e);
                 return Err(e);
             }
@@ -92,7 +131,15 @@ impl Policy {
         if let Some(want) = &self.source_ref {
             let found = view.source_ref.clone().unwrap_or_default();
             if !ref_matches(want, &found) {
-                let e = VerifyError::policy("source.ref", want, if found.is_empty() { "(none recorded)".into() } else { found });
+                let e = VerifyError::policy(
+                    "source.ref",
+                    want,
+                    if found.is_empty() {
+                        "(none recorded)".into()
+                    } else {
+                        found
+                    },
+                );
                 report.fail("source-ref", &e);
                 return Err(e);
             }
@@ -104,12 +151,21 @@ impl Policy {
         Ok(Some(prov))
     }
 
-    fn check_age(&self, view: &ProvenanceView, max_age: Duration, report: &mut Report) -> Result<(), VerifyError> {
+    fn check_age(
+        &self,
+        view: &ProvenanceView,
+        max_age: Duration,
+        report: &mut Report,
+    ) -> Result<(), VerifyError> {
         let (field, raw) = match (&view.finished_on, &view.started_on) {
             (Some(f), _) => ("runDetails.metadata.finishedOn", f),
             (None, Some(s)) => ("runDetails.metadata.startedOn", s),
             (None, None) => {
-                let e = VerifyError::policy("runDetails.metadata.finishedOn", "a build time (required by --max-age)", "(none recorded)");
+                let e = VerifyError::policy(
+                    "runDetails.metadata.finishedOn",
+                    "a build time (required by --max-age)",
+                    "(none recorded)",
+                );
                 report.fail("max-age", &e);
                 return Err(e);
             }
@@ -122,16 +178,32 @@ impl Policy {
         let max = time::Duration::try_from(max_age).unwrap_or(time::Duration::MAX);
         let skew = time::Duration::try_from(MAX_FUTURE_SKEW).unwrap_or(time::Duration::ZERO);
         if t > self.now + skew {
-            let e = VerifyError::policy(field, format!("a time not after now ({})", fmt(self.now)), raw);
+            let e = VerifyError::policy(
+                field,
+                format!("a time not after now ({})", fmt(self.now)),
+                raw,
+            );
             report.fail("max-age", &e);
             return Err(e);
         }
         if self.now - t > max {
-            let e = VerifyError::policy(field, format!("at most {} old (not before {})", humanize(max_age), fmt(self.now - max)), raw);
+            let e = VerifyError::policy(
+                field,
+                format!(
+                    "at most {} old (not before {})",
+                    humanize(max_age),
+                    fmt(self.now - max)
+                ),
+                raw,
+            );
             report.fail("max-age", &e);
             return Err(e);
         }
-        report.pass_value("max-age", format!("built within {}", humanize(max_age)), raw.clone());
+        report.pass_value(
+            "max-age",
+            format!("built within {}", humanize(max_age)),
+            raw.clone(),
+        );
         Ok(())
     }
 }
@@ -142,10 +214,17 @@ fn ref_matches(want: &str, found: &str) -> bool {
     if want == found {
         return true;
     }
-    !want.starts_with("refs/") && (found == format!("refs/heads/{want}") || found == format!("refs/tags/{want}"))
+    !want.starts_with("refs/")
+        && (found == format!("refs/heads/{want}") || found == format!("refs/tags/{want}"))
 }
 
-fn check_exact(report: &mut Report, name: &str, field: &str, want: Option<&str>, found: &str) -> Result<(), VerifyError> {
+fn check_exact(
+    report: &mut Report,
+    name: &str,
+    field: &str,
+    want: Option<&str>,
+    found: &str,
+) -> Result<(), VerifyError> {
     if let Some(want) = want {
         if want != found {
             let e = VerifyError::policy(field, want, found);
@@ -171,7 +250,11 @@ fn fill_report(prov: &Provenance, view: &ProvenanceView, report: &mut Report) {
         report.source = Some(SourceInfo {
             uri: view.source_uri.clone(),
             ref_: view.source_ref.clone(),
-            commit: view.source_digest.get("gitCommit").or_else(|| view.source_digest.get("sha1")).map(str::to_string),
+            commit: view
+                .source_digest
+                .get("gitCommit")
+                .or_else(|| view.source_digest.get("sha1"))
+                .map(str::to_string),
         });
     }
     if let Some(t) = &view.finished_on {

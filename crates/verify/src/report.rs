@@ -192,14 +192,24 @@ impl Report {
 
     pub fn pass_value(&mut self, name: &str, detail: impl Into<String>, value: impl Into<String>) {
         let v = value.into();
-        self.push(name, CheckStatus::Pass, detail.into(), Some(v.clone()), Some(v));
+        self.push(
+            name,
+            CheckStatus::Pass,
+            detail.into(),
+            Some(v.clone()),
+            Some(v),
+        );
     }
 
     /// Records the failure both as a failed check and as the report's error.
     pub fn fail(&mut self, name: &str, err: &VerifyError) {
         let (expected, found) = match err {
-            VerifyError::PolicyViolation { expected, found, .. } => (Some(expected.clone()), Some(found.clone())),
-            VerifyError::SubjectMismatch { found, subjects, .. } => (Some(subjects.clone()), Some(found.clone())),
+            VerifyError::PolicyViolation {
+                expected, found, ..
+            } => (Some(expected.clone()), Some(found.clone())),
+            VerifyError::SubjectMismatch {
+                found, subjects, ..
+            } => (Some(subjects.clone()), Some(found.clone())),
             _ => (None, None),
         };
         self.push(name, CheckStatus::Fail, err.to_string(), expected, found);
@@ -215,7 +225,14 @@ impl Report {
         });
     }
 
-    fn push(&mut self, name: &str, status: CheckStatus, detail: String, expected: Option<String>, found: Option<String>) {
+    fn push(
+        &mut self,
+        name: &str,
+        status: CheckStatus,
+        detail: String,
+        expected: Option<String>,
+        found: Option<String>,
+    ) {
         self.checks.push(Check {
             name: name.to_string(),
             status,
@@ -226,6 +243,7 @@ impl Report {
     }
 
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\":\"report serialisation failed: {e}\"}}"))
+        serde_json::to_string_pretty(self)
+            .unwrap_or_else(|e| format!("{{\"error\":\"report serialisation failed: {e}\"}}"))
     }
 }

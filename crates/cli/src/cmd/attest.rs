@@ -49,8 +49,10 @@ pub fn run(a: AttestArgs) -> CliResult {
 
 fn attest(a: AttestArgs) -> anyhow::Result<ExitCode> {
     let limits = Limits::default();
-    let raw = std::fs::read(&a.predicate).with_context(|| format!("reading predicate {}", a.predicate.display()))?;
-    let predicate: serde_json::Value = cairn_formats::json::parse_strict(&raw, "predicate", &limits)?;
+    let raw = std::fs::read(&a.predicate)
+        .with_context(|| format!("reading predicate {}", a.predicate.display()))?;
+    let predicate: serde_json::Value =
+        cairn_formats::json::parse_strict(&raw, "predicate", &limits)?;
     if !predicate.is_object() {
         bail!("predicate {}: must be a JSON object", a.predicate.display());
     }
@@ -60,7 +62,9 @@ fn attest(a: AttestArgs) -> anyhow::Result<ExitCode> {
     let keys = a
         .key
         .iter()
-        .map(|p| PrivateKey::from_pem_file(p).with_context(|| format!("loading key {}", p.display())))
+        .map(|p| {
+            PrivateKey::from_pem_file(p).with_context(|| format!("loading key {}", p.display()))
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
 
     let mut subjects = Vec::with_capacity(a.artifacts.len());
@@ -69,17 +73,29 @@ fn attest(a: AttestArgs) -> anyhow::Result<ExitCode> {
     }
     let statement = Statement::new(subjects, a.predicate_type.clone(), predicate);
     let key_refs: Vec<&PrivateKey> = keys.iter().collect();
-    let envelope = cairn_sign::dsse::sign_envelope(IN_TOTO_PAYLOAD_TYPE, statement.to_json().as_bytes(), &key_refs)?;
+    let envelope = cairn_sign::dsse::sign_envelope(
+        IN_TOTO_PAYLOAD_TYPE,
+        statement.to_json().as_bytes(),
+        &key_refs,
+    )?;
 
     if let Some(path) = &a.sigstore_bundle {
         let sb = to_sigstore_bundle(&envelope, keys[0].key_id());
-        write_atomic(path, format!("{}\n", serde_json::to_string_pretty(&sb)?).as_bytes())?;
+        write_atomic(
+            path,
+            format!("{}\n", serde_json::to_string_pretty(&sb)?).as_bytes(),
+        )?;
     }
     let bundle = Bundle::new(vec![Attestation::new(envelope)]).to_json();
     match &a.output {
         Some(p) => {
             write_atomic(p, bundle.as_bytes())?;
-            eprintln!("signed {} subject(s) with {} key(s); wrote {}", a.artifacts.len(), keys.len(), p.display());
+            eprintln!(
+                "signed {} subject(s) with {} key(s); wrote {}",
+                a.artifacts.len(),
+                keys.len(),
+                p.display()
+            );
         }
         None => print!("{bundle}"),
     }
@@ -102,5 +118,8 @@ fn subject_for(arg: &str) -> anyhow::Result<ResourceDescriptor> {
         bail!("{arg}: not a regular file");
     }
     let d = cairn_sign::digest::sha256_file(path).with_context(|| format!("hashing {arg}"))?;
-    Ok(ResourceDescriptor::named(arg, DigestSet::sha256(hex::encode(d))))
+    Ok(ResourceDescriptor::named(
+        arg,
+        DigestSet::sha256(hex::encode(d)),
+    ))
 }

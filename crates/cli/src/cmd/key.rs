@@ -12,7 +12,9 @@ use crate::exit::CliResult;
 #[derive(Subcommand)]
 pub enum KeyCommand {
     /// Generate a key pair: NAME.key (PKCS#8 PEM, mode 0600) and NAME.pub (SPKI PEM).
-    #[command(after_help = "Examples:\n  cairn key generate --algorithm ed25519 --out builder\n  cairn key generate --algorithm ml-dsa-65 --out builder-pq   # post-quantum half of a hybrid pair")]
+    #[command(
+        after_help = "Examples:\n  cairn key generate --algorithm ed25519 --out builder\n  cairn key generate --algorithm ml-dsa-65 --out builder-pq   # post-quantum half of a hybrid pair"
+    )]
     Generate(GenerateArgs),
     /// Print the key id (hex SHA-256 of the SPKI DER) and algorithm of a public or private key.
     Id {
@@ -45,7 +47,8 @@ fn key(cmd: KeyCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         KeyCommand::Id { key } => {
-            let text = std::fs::read_to_string(&key).with_context(|| format!("reading {}", key.display()))?;
+            let text = std::fs::read_to_string(&key)
+                .with_context(|| format!("reading {}", key.display()))?;
             let public = if text.contains("PRIVATE KEY") {
                 PrivateKey::from_pem(&text)?.public_key().clone()
             } else {

@@ -1,4 +1,11 @@
 pub mod attest;
+pub mod build;
+pub mod conformance;
 pub mod key;
+pub mod log;
+pub mod tpm;
+pub mod trust_root;
 pub mod verify;
+pub mod verify_build;
+pub mod verify_log;
 pub mod verify_sigstore;

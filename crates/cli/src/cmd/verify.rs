@@ -110,16 +110,28 @@ pub struct VerifyArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     pub format: OutputFormat,
+    /// Hardware evidence (TPM quotes): trust anchors and requirements.
+    #[command(flatten)]
+    pub tpm: super::tpm::VerifyTpmArgs,
+    /// Transparency-log receipts: trusted log and witness keys.
+    #[command(flatten)]
+    pub log: super::verify_log::VerifyLogArgs,
+    /// Inputs of cairn builds: the consumer's checkout and allowed toolchains.
+    #[command(flatten)]
+    pub build: super::verify_build::VerifyBuildArgs,
 }
 
 impl VerifyArgs {
     pub fn limits(&self) -> Limits {
-        Limits { max_bytes: self.max_bundle_size }
+        Limits {
+            max_bytes: self.max_bundle_size,
+        }
     }
 
     pub fn now(&self) -> anyhow::Result<time::OffsetDateTime> {
         match &self.verification_time {
-            Some(t) => cairn_formats::provenance::parse_time(t).ok_or_else(|| anyhow!("--verification-time {t:?}: not an RFC 3339 time")),
+            Some(t) => cairn_formats::provenance::parse_time(t)
+                .ok_or_else(|| anyhow!("--verification-time {t:?}: not an RFC 3339 time")),
             None => Ok(time::OffsetDateTime::now_utc()),
         }
     }
@@ -129,11 +141,15 @@ impl VerifyArgs {
         let refs = [
             self.source_ref.clone(),
             self.source_tag.as_ref().map(|t| format!("refs/tags/{t}")),
-            self.source_branch.as_ref().map(|b| format!("refs/heads/{b}")),
+            self.source_branch
+                .as_ref()
+                .map(|b| format!("refs/heads/{b}")),
         ];
         let given: Vec<String> = refs.into_iter().flatten().collect();
         if given.len() > 1 {
-            return Err(anyhow!("give at most one of --source-ref, --source-tag and --source-branch"));
+            return Err(anyhow!(
+                "give at most one of --source-ref, --source-tag and --source-branch"
+            ));
         }
         Ok(Policy {
             threshold: self.threshold,
@@ -152,11 +168,22 @@ impl VerifyArgs {
 pub fn run(args: VerifyArgs) -> CliResult {
     let limits = args.limits();
     let bytes = read_bundle(&args.bundle, &limits)?;
-    let input = BundleInput::parse(&bytes, &limits).with_context(|| format!("{}", args.bundle.display()))?;
+    // PyPI PEP 740 attestation/provenance objects are Sigstore bundles in another encoding.
+    if let Some(outcome) = super::verify_sigstore::run_pep740(&args, &bytes) {
+        return outcome;
+    }
+    let input = BundleInput::parse(&bytes, &limits)
+        .with_context(|| format!("{}", args.bundle.display()))?;
 
     let keyless = match &input {
         BundleInput::Sigstore(_) => true,
-        other => args.keys.is_empty() && other.envelopes().iter().any(|e| e.signatures.iter().any(|s| s.cert.is_some())),
+        other => {
+            args.keys.is_empty()
+                && other
+                    .envelopes()
+                    .iter()
+                    .any(|e| e.signatures.iter().any(|s| s.cert.is_some()))
+        }
     };
     if keyless {
         return super::verify_sigstore::run_sigstore(&args, &bytes);
@@ -165,7 +192,9 @@ pub fn run(args: VerifyArgs) -> CliResult {
         return Err(CliError::Input(anyhow!("--threshold must be at least 1")));
     }
     if args.keys.is_empty() {
-        return Err(CliError::Input(anyhow!("give at least one trusted --key (SPKI PEM) to verify a DSSE envelope")));
+        return Err(CliError::Input(anyhow!(
+            "give at least one trusted --key (SPKI PEM) to verify a DSSE envelope"
+        )));
     }
     if args.source_versioned_tag.is_some() {
         return Err(CliError::Input(anyhow!("--source-versioned-tag applies to GitHub-built (slsa-github-generator) provenance only")));
@@ -173,28 +202,41 @@ pub fn run(args: VerifyArgs) -> CliResult {
     let keys = args
         .keys
         .iter()
-        .map(|p| PublicKey::from_pem_file(p).with_context(|| format!("loading key {}", p.display())))
+        .map(|p| {
+            PublicKey::from_pem_file(p).with_context(|| format!("loading key {}", p.display()))
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let policy = args.policy()?;
     let artifact = ArtifactInput::from_arg(&args.artifact);
 
     let extensions = Extensions::from_args(&args)?;
     let checks = extensions.checks();
-    let report = cairn_verify::verify_dsse_input(&input, &artifact, &keys, &policy, &checks, &limits);
+    let report =
+        cairn_verify::verify_dsse_input(&input, &artifact, &keys, &policy, &checks, &limits);
     emit(&report, args.format)
 }
 
 /// Checks contributed by other crates (log receipts, hardware evidence, source
 /// checkouts), built from their flags.
-struct Extensions {}
+struct Extensions {
+    /// Always present: a bundle that claims or carries hardware evidence fails unless it
+    /// verifies, and `--require-hardware` makes evidence mandatory.
+    hardware: cairn_evidence::check::HardwareEvidenceCheck,
+    log: super::verify_log::LogReceiptCheck,
+    build: super::verify_build::BuildProvenanceCheck,
+}
 
 impl Extensions {
-    fn from_args(_args: &VerifyArgs) -> anyhow::Result<Self> {
-        Ok(Extensions {})
+    fn from_args(args: &VerifyArgs) -> anyhow::Result<Self> {
+        Ok(Extensions {
+            hardware: args.tpm.check(args.now()?)?,
+            log: args.log.check()?,
+            build: args.build.check(),
+        })
     }
 
     fn checks(&self) -> Vec<&dyn AttestationCheck> {
-        Vec::new()
+        vec![&self.build, &self.log, &self.hardware]
     }
 }
 
@@ -223,18 +265,49 @@ pub fn emit(report: &Report, format: OutputFormat) -> CliResult {
 
 fn print_text(r: &Report) {
     let tty = output::stdout_is_tty();
-    let digest = r.artifact.digest.iter().next().map(|(a, d)| format!(" ({a}:{}…)", &d[..d.len().min(16)])).unwrap_or_default();
+    let digest = r
+        .artifact
+        .digest
+        .iter()
+        .next()
+        .map(|(a, d)| format!(" ({a}:{}…)", &d[..d.len().min(16)]))
+        .unwrap_or_default();
     if r.verified {
-        println!("{} {}{}", output::green(tty, "Verified OK"), r.artifact.name, digest);
+        println!(
+            "{} {}{}",
+            output::green(tty, "Verified OK"),
+            r.artifact.name,
+            digest
+        );
     } else {
-        let msg = r.error.as_ref().map(|e| e.message.as_str()).unwrap_or("not verified");
-        eprintln!("{} {}{}: {}", output::red(output::stderr_is_tty(), "Verification FAILED"), r.artifact.name, digest, msg);
+        let msg = r
+            .error
+            .as_ref()
+            .map(|e| e.message.as_str())
+            .unwrap_or("not verified");
+        eprintln!(
+            "{} {}{}: {}",
+            output::red(output::stderr_is_tty(), "Verification FAILED"),
+            r.artifact.name,
+            digest,
+            msg
+        );
     }
     let mut lines: Vec<(String, String)> = vec![("input".into(), r.input_format.clone())];
     for s in &r.signers {
         let who = match (&s.identity, &s.key_id) {
-            (Some(id), _) => format!("{id}{}", s.issuer.as_ref().map(|i| format!(" (issuer {i})")).unwrap_or_default()),
-            (None, Some(k)) => format!("key {}… {}", &k[..k.len().min(16)], s.algorithm.clone().unwrap_or_default()),
+            (Some(id), _) => format!(
+                "{id}{}",
+                s.issuer
+                    .as_ref()
+                    .map(|i| format!(" (issuer {i})"))
+                    .unwrap_or_default()
+            ),
+            (None, Some(k)) => format!(
+                "key {}… {}",
+                &k[..k.len().min(16)],
+                s.algorithm.clone().unwrap_or_default()
+            ),
             _ => s.kind.clone(),
         };
         lines.push(("signer".into(), who));
@@ -256,10 +329,25 @@ fn print_text(r: &Report) {
         lines.push(("source".into(), t));
     }
     for l in &r.log_entries {
-        lines.push(("log".into(), format!("{} #{}{}", l.log, l.index, if l.inclusion_verified { " (inclusion proven)" } else { "" })));
+        lines.push((
+            "log".into(),
+            format!(
+                "{} #{}{}",
+                l.log,
+                l.index,
+                if l.inclusion_verified {
+                    " (inclusion proven)"
+                } else {
+                    ""
+                }
+            ),
+        ));
     }
     for h in &r.hardware_evidence {
-        lines.push(("hardware".into(), format!("{}{}", h.kind, if h.verified { " (verified)" } else { "" })));
+        lines.push((
+            "hardware".into(),
+            format!("{}{}", h.kind, if h.verified { " (verified)" } else { "" }),
+        ));
     }
     for c in &r.checks {
         let status = match c.status {
@@ -267,9 +355,16 @@ fn print_text(r: &Report) {
             CheckStatus::Fail => output::red(tty, "FAIL"),
             CheckStatus::Skipped => output::dim(tty, "skip"),
         };
-        lines.push((format!("check {}", c.name), format!("{status} {}", c.detail)));
+        lines.push((
+            format!("check {}", c.name),
+            format!("{status} {}", c.detail),
+        ));
     }
-    let out = lines.iter().map(|(k, v)| format!("  {k:<22} {v}")).collect::<Vec<_>>().join("\n");
+    let out = lines
+        .iter()
+        .map(|(k, v)| format!("  {k:<22} {v}"))
+        .collect::<Vec<_>>()
+        .join("\n");
     if r.verified {
         println!("{out}");
     } else {

@@ -1,0 +1,58 @@
+//! The hook through which hardware evidence (TPM quote, TEE report) is bound to a build.
+//! The supervisor calls it outside the sandbox: `begin` before the sandbox starts,
+//! `measure` for each measured digest, `finish` with SHA-256 of the DSSE PAE of the
+//! signed envelope; the returned JSON object (with a `kind`) goes into the bundle's
+//! `evidence` list.
+
+use std::fmt;
+
+/// What a measurement is of, in the order the supervisor extends them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MeasurementKind {
+    /// SHA-256 of the running cairn binary (`/proc/self/exe`).
+    BuilderBinary,
+    /// SHA-256 of the canonical sandbox policy JSON (`internalParameters.sandboxPolicyDigest`).
+    SandboxPolicy,
+    /// SHA-256 of the canonical JSON of `resolvedDependencies`.
+    ResolvedDependencies,
+    /// SHA-256 of the canonical toolchain manifest (`internalParameters.toolchainManifestDigest`).
+    Toolchain,
+    /// SHA-256 of the canonical JSON of the statement's `subject` list.
+    Outputs,
+}
+
+impl MeasurementKind {
+    /// The stable name used in event logs and docs.
+    pub fn name(self) -> &'static str {
+        match self {
+            MeasurementKind::BuilderBinary => "builder-binary",
+            MeasurementKind::SandboxPolicy => "sandbox-policy",
+            MeasurementKind::ResolvedDependencies => "resolved-dependencies",
+            MeasurementKind::Toolchain => "toolchain",
+            MeasurementKind::Outputs => "outputs",
+        }
+    }
+}
+
+impl fmt::Display for MeasurementKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Error type of an attester: a message that names what failed.
+pub type AttesterError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Binds a build to hardware. Called only by the supervisor, outside the sandbox. Any
+/// error fails the build before anything is written.
+pub trait BuildAttester {
+    /// Before the sandbox starts (e.g. reset PCR 23).
+    fn begin(&mut self) -> Result<(), AttesterError>;
+    /// One measurement (e.g. extend PCR 23 and append to the event log).
+    fn measure(&mut self, kind: MeasurementKind, digest: [u8; 32]) -> Result<(), AttesterError>;
+    /// After signing: evidence over `envelope_pae_sha256` = SHA-256(PAE(payloadType,
+    /// payload)) of the envelope (e.g. a quote with that extraData). Returns one bundle
+    /// evidence entry: a JSON object with a string `kind`.
+    fn finish(&mut self, envelope_pae_sha256: [u8; 32])
+        -> Result<serde_json::Value, AttesterError>;
+}

@@ -1,0 +1,176 @@
+//! AMD SEV-SNP attestation reports (`sev` crate, pure-Rust `crypto_nossl` backend):
+//! VCEK → ASK → ARK (AMD's built-in roots for Milan, Genoa, Turin), the report signature,
+//! a non-debug guest policy, and REPORT_DATA = SHA-256(PAE) ‖ 32 zero bytes.
+
+use ::time::OffsetDateTime;
+use base64::Engine as _;
+use cairn_formats::Envelope;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sev::certs::snp::{builtin, ca, Certificate, Chain, Verifiable};
+use sev::firmware::guest::AttestationReport;
+use sev::parser::ByteParser;
+use x509_parser::prelude::*;
+
+use crate::error::EvidenceError;
+
+pub const SNP_KIND: &str = "sev-snp";
+/// Size of an SEV-SNP ATTESTATION_REPORT (SNP firmware ABI, table 22).
+pub const REPORT_LEN: usize = 1184;
+
+/// SHA-256 of AMD's ARK-Milan certificate (DER), pinned: the `sev` crate's built-in copy
+/// must be this exact certificate.
+pub const ARK_MILAN_SHA256: &str =
+    "69d063b45344d26a2e94e1f4210de49ef555308287d4c174445c95639a540bcd";
+
+/// The `sev-snp` evidence entry.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SnpEvidence {
+    pub kind: String,
+    /// Base64 of the 1184-byte report.
+    pub report: String,
+    /// Base64 DER of the VCEK certificate.
+    pub vcek: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifiedSnp {
+    /// AMD product line whose ARK/ASK signed the VCEK.
+    pub product: String,
+    pub measurement: String,
+    pub report_data: String,
+    pub policy: u64,
+    pub vmpl: u32,
+}
+
+fn err(reason: impl Into<String>) -> EvidenceError {
+    EvidenceError::TeeReport {
+        kind: SNP_KIND,
+        reason: reason.into(),
+    }
+}
+
+fn check_validity(der: &[u8], what: &str, now: OffsetDateTime) -> Result<(), EvidenceError> {
+    let (_, c) = X509Certificate::from_der(der)
+        .map_err(|e| err(format!("{what}: not a DER X.509 certificate: {e}")))?;
+    if !c.validity().is_valid_at(ASN1Time::from(now)) {
+        return Err(err(format!(
+            "{what} ({}) is not valid at {now}: valid {} to {}",
+            c.subject(),
+            c.validity().not_before,
+            c.validity().not_after
+        )));
+    }
+    Ok(())
+}
+
+type Roots = fn() -> std::io::Result<Certificate>;
+
+/// Verifies a report and its VCEK against AMD's roots at `now`. Does not look at
+/// REPORT_DATA; see [`verify_snp_evidence`] for the binding.
+pub fn verify_snp_report(
+    report: &[u8],
+    vcek_der: &[u8],
+    now: OffsetDateTime,
+) -> Result<VerifiedSnp, EvidenceError> {
+    if report.len() != REPORT_LEN {
+        return Err(err(format!(
+            "report is {} bytes, expected {REPORT_LEN}",
+            report.len()
+        )));
+    }
+    check_validity(vcek_der, "VCEK", now)?;
+    let vcek = Certificate::from_der(vcek_der).map_err(|e| err(format!("VCEK: {e}")))?;
+    let products: [(&str, Roots, Roots); 3] = [
+        ("milan", builtin::milan::ark, builtin::milan::ask),
+        ("genoa", builtin::genoa::ark, builtin::genoa::ask),
+        ("turin", builtin::turin::ark, builtin::turin::ask),
+    ];
+    let mut found = None;
+    for (name, ark, ask) in products {
+        let (ark, ask) = (
+            ark().map_err(|e| err(format!("built-in {name} ARK: {e}")))?,
+            ask().map_err(|e| err(format!("built-in {name} ASK: {e}")))?,
+        );
+        let chain = Chain {
+            ca: ca::Chain { ark, ask },
+            vek: vcek.clone(),
+        };
+        if chain.verify().is_ok() {
+            found = Some((name, chain));
+            break;
+        }
+    }
+    let (product, chain) = found
+        .ok_or_else(|| err("the VCEK does not chain to AMD's ARK/ASK for Milan, Genoa or Turin"))?;
+    for (c, what) in [(&chain.ca.ark, "ARK"), (&chain.ca.ask, "ASK")] {
+        let der = c.to_der().map_err(|e| err(format!("{what}: {e}")))?;
+        check_validity(&der, what, now)?;
+        if what == "ARK"
+            && product == "milan"
+            && hex::encode(crate::tpm::structures::sha256(&[&der])) != ARK_MILAN_SHA256
+        {
+            return Err(err("the built-in ARK-Milan is not the pinned certificate"));
+        }
+    }
+    let parsed = AttestationReport::from_bytes(report).map_err(|e| err(format!("report: {e}")))?;
+    // `sev` checks the signature over its own re-encoding of the parsed fields, which
+    // drops bytes it does not model: refuse a report whose bytes do not round-trip, or a
+    // flipped reserved byte would go unnoticed.
+    let reencoded = parsed.to_bytes().map_err(|e| err(format!("report: {e}")))?;
+    if let Some(at) = report
+        .iter()
+        .zip(reencoded.iter())
+        .position(|(a, b)| a != b)
+    {
+        return Err(err(format!("byte 0x{at:03x} is not part of any field the verifier checks (reserved bytes must be zero as signed)")));
+    }
+    (&chain, &parsed).verify().map_err(|e| {
+        err(format!(
+            "report signature does not verify with the VCEK: {e}"
+        ))
+    })?;
+    if parsed.policy.debug_allowed() {
+        return Err(err(
+            "guest policy allows debugging (policy bit 19): its memory is readable by the host",
+        ));
+    }
+    Ok(VerifiedSnp {
+        product: product.into(),
+        measurement: hex::encode(parsed.measurement),
+        report_data: hex::encode(parsed.report_data),
+        policy: parsed.policy.0,
+        vmpl: parsed.vmpl,
+    })
+}
+
+/// Verifies a `sev-snp` evidence entry and its binding to `envelope`.
+pub fn verify_snp_evidence(
+    evidence: &Value,
+    envelope: &Envelope,
+    now: OffsetDateTime,
+) -> Result<VerifiedSnp, EvidenceError> {
+    let ev: SnpEvidence = serde_path_to_error::deserialize(evidence).map_err(|e| {
+        let field = e.path().to_string();
+        EvidenceError::malformed("sev-snp evidence", field, e.into_inner().to_string())
+    })?;
+    if ev.kind != SNP_KIND {
+        return Err(EvidenceError::malformed(
+            "sev-snp evidence",
+            "kind",
+            format!("{:?} is not {SNP_KIND:?}", ev.kind),
+        ));
+    }
+    let b64 = |field: &str, s: &str| {
+        base64::engine::general_purpose::STANDARD
+            .decode(s)
+            .map_err(|_| EvidenceError::malformed("sev-snp evidence", field, "not base64"))
+    };
+    let report = b64("report", &ev.report)?;
+    let v = verify_snp_report(&report, &b64("vcek", &ev.vcek)?, now)?;
+    let data = hex::decode(&v.report_data).unwrap_or_default();
+    super::check_report_data(SNP_KIND, &data, envelope)?;
+    Ok(v)
+}

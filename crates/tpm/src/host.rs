@@ -1,0 +1,111 @@
+//! HOST.json: what an enrolled build host keeps to quote later. The AK private blob is
+//! wrapped by the TPM's EK-hierarchy parent and useless outside that TPM.
+
+use std::path::Path;
+
+use base64::Engine as _;
+use cairn_formats::dsse::WireEnvelope;
+use cairn_formats::json::{parse_strict, Limits};
+use serde::{Deserialize, Serialize};
+
+use crate::error::TpmError;
+
+pub const HOST_FILE_TYPE: &str = "https://cairn.dev/tpm/host/v1";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HostFile {
+    #[serde(rename = "_type")]
+    pub type_: String,
+    pub host_id: String,
+    /// Base64 TPM2B_PRIVATE contents of the AK (TPM-wrapped).
+    pub ak_private: String,
+    /// Base64 TPMT_PUBLIC of the AK.
+    pub ak_public: String,
+    /// The enrollment authority's signed AK binding record (a DSSE envelope).
+    pub ak_binding: WireEnvelope,
+}
+
+impl HostFile {
+    pub fn read(path: &Path) -> Result<HostFile, TpmError> {
+        let bytes = std::fs::read(path)
+            .map_err(|e| TpmError::HostFile(format!("{}: {e}", path.display())))?;
+        HostFile::parse(&bytes)
+    }
+
+    pub fn parse(bytes: &[u8]) -> Result<HostFile, TpmError> {
+        let h: HostFile = parse_strict(
+            bytes,
+            "host file",
+            &Limits {
+                max_bytes: 256 * 1024,
+            },
+        )
+        .map_err(|e| TpmError::HostFile(e.to_string()))?;
+        if h.type_ != HOST_FILE_TYPE {
+            return Err(TpmError::HostFile(format!(
+                "`_type` {:?} is not {HOST_FILE_TYPE}",
+                h.type_
+            )));
+        }
+        Ok(h)
+    }
+
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+
+    pub(crate) fn decode(field: &str, s: &str) -> Result<Vec<u8>, TpmError> {
+        base64::engine::general_purpose::STANDARD
+            .decode(s)
+            .map_err(|_| TpmError::HostFile(format!("`{field}` is not base64")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host() -> HostFile {
+        HostFile {
+            type_: HOST_FILE_TYPE.into(),
+            host_id: "h".into(),
+            ak_private: "AA==".into(),
+            ak_public: "AA==".into(),
+            ak_binding: WireEnvelope {
+                payload: "e30=".into(),
+                payload_type: "t".into(),
+                signatures: vec![],
+            },
+        }
+    }
+
+    #[test]
+    fn round_trips_and_rejects_foreign_files() {
+        let h = host();
+        assert_eq!(
+            HostFile::parse(h.to_json().as_bytes()).unwrap().host_id,
+            "h"
+        );
+        let mut other = h.clone();
+        other.type_ = "https://example.com/x".into();
+        let e = HostFile::parse(other.to_json().as_bytes()).unwrap_err();
+        assert!(
+            e.to_string().contains("`_type` \"https://example.com/x\""),
+            "{e}"
+        );
+        let e = HostFile::parse(
+            h.to_json()
+                .replace("\"hostId\"", "\"extra\": 1, \"hostId\"")
+                .as_bytes(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("unknown field `extra`"), "{e}");
+        let e = HostFile::decode("akPrivate", "***").unwrap_err();
+        assert_eq!(e.to_string(), "host file: `akPrivate` is not base64");
+        let e = HostFile::read(Path::new("/nonexistent/host.json")).unwrap_err();
+        assert!(e.to_string().contains("/nonexistent/host.json"), "{e}");
+    }
+}

@@ -1,0 +1,6 @@
+#include <stdio.h>
+
+int main(void) {
+    puts("hello from a cairn attested build");
+    return 0;
+}

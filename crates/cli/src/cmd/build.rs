@@ -59,6 +59,11 @@ fn default_state_dir() -> PathBuf {
     if let Some(x) = std::env::var_os("CAIRN_STATE_DIR") {
         return PathBuf::from(x);
     }
+    // As root the supervisor runs bwrap as an unprivileged uid, which must be able to
+    // traverse to the staging area: root's home (0700) would not do.
+    if nix::unistd::geteuid().is_root() {
+        return PathBuf::from("/var/lib/cairn");
+    }
     if let Some(x) = std::env::var_os("XDG_STATE_HOME") {
         return PathBuf::from(x).join("cairn");
     }

@@ -46,6 +46,10 @@ pub type AttesterError = Box<dyn std::error::Error + Send + Sync>;
 /// Binds a build to hardware. Called only by the supervisor, outside the sandbox. Any
 /// error fails the build before anything is written.
 pub trait BuildAttester {
+    /// The `kind` of the evidence entry [`BuildAttester::finish`] returns. The provenance
+    /// claims it in `internalParameters.hardwareEvidence`, so a bundle whose evidence was
+    /// stripped fails verification even when the consumer did not require hardware.
+    fn evidence_kind(&self) -> &'static str;
     /// Before the sandbox starts (e.g. reset PCR 23).
     fn begin(&mut self) -> Result<(), AttesterError>;
     /// One measurement (e.g. extend PCR 23 and append to the event log).

@@ -502,6 +502,10 @@ pub fn build(
         started_on: format_time(started),
         finished_on: format_time(finished),
         log_sha256: &log_sha,
+        hardware_evidence: attester
+            .as_deref()
+            .map(|a| vec![a.evidence_kind()])
+            .unwrap_or_default(),
     };
     let prov = provenance::build(&inputs);
     let subjects: Vec<ResourceDescriptor> = out

@@ -57,6 +57,8 @@ pub struct ProvenanceInputs<'a> {
     pub started_on: String,
     pub finished_on: String,
     pub log_sha256: &'a str,
+    /// Evidence kinds the build attaches (e.g. `tpm2-quote`), claimed in the provenance.
+    pub hardware_evidence: Vec<&'static str>,
 }
 
 /// The resolved dependencies, in a fixed order: source, lockfiles, packages, toolchain
@@ -140,6 +142,9 @@ pub fn build(i: &ProvenanceInputs<'_>) -> ProvenanceV1 {
             "manifest"
         }),
     );
+    if !i.hardware_evidence.is_empty() {
+        int.insert("hardwareEvidence".into(), json!(i.hardware_evidence));
+    }
     ProvenanceV1 {
         build_definition: BuildDefinition {
             build_type: BUILD_TYPE.into(),

@@ -207,6 +207,9 @@ struct Recorder {
 }
 
 impl cairn_build::BuildAttester for Recorder {
+    fn evidence_kind(&self) -> &'static str {
+        "test-evidence"
+    }
     fn begin(&mut self) -> Result<(), cairn_build::AttesterError> {
         self.calls.push("begin".into());
         Ok(())
@@ -268,6 +271,12 @@ fn attester_hook_measures_and_binds_the_envelope() {
         cairn_build::hash::sha256_hex(&cairn_formats::dsse::pae(&env.payload_type, &env.payload));
     assert_eq!(rec.calls[6], format!("finish:{want}"));
     assert_eq!(b.attestations[0].evidence[0]["extraData"], want.as_str());
+    // The signed provenance claims the evidence kind, so stripping it is detectable.
+    let st: serde_json::Value = serde_json::from_slice(&env.payload).unwrap();
+    assert_eq!(
+        st["predicate"]["buildDefinition"]["internalParameters"]["hardwareEvidence"],
+        serde_json::json!(["test-evidence"])
+    );
 
     // An attester failure fails the build: no bundle.
     let e2 = request(src.path(), &[]);

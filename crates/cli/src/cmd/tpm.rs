@@ -150,6 +150,9 @@ pub struct TpmAttester(pub cairn_tpm::TpmBuildAttester);
 
 #[cfg(feature = "tpm")]
 impl cairn_build::BuildAttester for TpmAttester {
+    fn evidence_kind(&self) -> &'static str {
+        "tpm2-quote"
+    }
     fn begin(&mut self) -> Result<(), cairn_build::AttesterError> {
         Ok(self.0.begin()?)
     }

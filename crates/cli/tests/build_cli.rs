@@ -27,8 +27,8 @@ fn git(dir: &Path, args: &[&str]) {
     );
 }
 
-#[test]
-fn example_builds_verifies_and_a_tampered_output_fails() {
+/// examples/hello-c as a clean git checkout in a fresh temporary directory.
+fn example_checkout() -> (tempfile::TempDir, std::path::PathBuf) {
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/hello-c");
     let work = tempfile::tempdir().unwrap();
     let src = work.path().join("hello-c");
@@ -50,6 +50,12 @@ fn example_builds_verifies_and_a_tampered_output_fails() {
             "hello",
         ],
     );
+    (work, src)
+}
+
+#[test]
+fn example_builds_verifies_and_a_tampered_output_fails() {
+    let (work, src) = example_checkout();
     let state = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cairn-cli-build-state");
     let out = cairn(
         &["key", "generate", "--out", "builder"],
@@ -181,27 +187,7 @@ fn example_builds_verifies_and_a_tampered_output_fails() {
 
 #[test]
 fn consumer_checks_source_toolchain_and_manifest() {
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/hello-c");
-    let work = tempfile::tempdir().unwrap();
-    let src = work.path().join("hello-c");
-    std::fs::create_dir(&src).unwrap();
-    for f in ["hello.c", "cairn.toml", ".gitignore"] {
-        std::fs::copy(example.join(f), src.join(f)).unwrap();
-    }
-    git(&src, &["init", "-q", "-b", "main"]);
-    git(&src, &["add", "-A"]);
-    git(
-        &src,
-        &[
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@e",
-            "commit",
-            "-qm",
-            "hello",
-        ],
-    );
+    let (work, src) = example_checkout();
     let state = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cairn-cli-build-state-2");
     assert!(cairn(
         &["key", "generate", "--out", "builder"],

@@ -1,9 +1,12 @@
 //! `cairn log` through the real binary: keygen, serve, submit into a bundle, consistency,
 //! monitor (with a rewritten tile), and the exit codes of each.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
+
+use common::{spawn_log_server, Served};
 
 use cairn_formats::bundle::{Attestation, Bundle};
 use cairn_formats::dsse::IN_TOTO_PAYLOAD_TYPE;
@@ -24,49 +27,27 @@ fn code(o: &Output) -> i32 {
     o.status.code().unwrap_or(-1)
 }
 
-struct Served(Child, String);
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn serve(dir: &Path, key: &Path, extra: &[&str]) -> Served {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cairn"))
-        .args([
-            "log",
-            "serve",
-            "--dir",
-            dir.to_str().unwrap(),
-            "--key",
-            key.to_str().unwrap(),
-        ])
-        .args([
-            "--origin",
-            ORIGIN,
-            "--listen",
-            "127.0.0.1:0",
-            "--accept-unverified",
-            "--interval",
-            "20ms",
-        ])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("{line:?}"))
-        .to_string();
-    Served(child, format!("http://{addr}"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cairn"));
+    cmd.args([
+        "log",
+        "serve",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+    ])
+    .args([
+        "--origin",
+        ORIGIN,
+        "--listen",
+        "127.0.0.1:0",
+        "--accept-unverified",
+        "--interval",
+        "20ms",
+    ])
+    .args(extra);
+    spawn_log_server(cmd)
 }
 
 fn bundle(n: usize) -> Bundle {

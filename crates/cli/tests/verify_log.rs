@@ -2,18 +2,12 @@
 //! serve` verifies offline with --log-key/--require-log, and each way of breaking the
 //! receipt or the policy fails with exit 1 and says why.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 
-struct Served(Child, String);
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::{spawn_log_server, Served};
 
 fn cairn(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cairn"))
@@ -33,38 +27,20 @@ fn ok(o: &Output) {
 }
 
 fn serve(dir: &Path, origin: &str, trust: &Path) -> Served {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cairn"))
-        .current_dir(dir)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cairn"));
+    cmd.current_dir(dir)
         .args([
-            "log",
-            "serve",
-            "--dir",
-            "logdir",
-            "--key",
-            "log.key",
-            "--origin",
-            origin,
+            "log", "serve", "--dir", "logdir", "--key", "log.key", "--origin", origin,
+        ])
+        .args([
             "--listen",
             "127.0.0.1:0",
             "--interval",
             "20ms",
             "--trust-key",
         ])
-        .arg(trust)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("{line:?}"))
-        .to_string();
-    Served(child, format!("http://{addr}"))
+        .arg(trust);
+    spawn_log_server(cmd)
 }
 
 fn setup() -> (tempfile::TempDir, PathBuf) {

@@ -1,0 +1,34 @@
+//! Shared by the CLI integration tests: a `cairn log serve` child process.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+/// A running `cairn log serve`, killed when dropped. `.1` is its base URL.
+pub struct Served(pub Child, pub String);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Spawns `cmd` (a `cairn log serve ... --listen 127.0.0.1:0`) and waits for the address
+/// it prints as its first line.
+pub fn spawn_log_server(mut cmd: Command) -> Served {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn cairn log serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("piped stdout"))
+        .read_line(&mut line)
+        .expect("read the listen address");
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("{line:?}"))
+        .to_string();
+    Served(child, format!("http://{addr}"))
+}

@@ -363,14 +363,18 @@ pub fn build(
         staging.chown_work(NOBODY)?;
     }
 
+    // The builder binary: recorded in the provenance (builderDependencies) and, with
+    // an attester, measured, so the verifier checks the measured binary against the
+    // signed record rather than only against a consumer's allow-list.
+    let exe = std::env::current_exe()
+        .map_err(|e| BuildError::io("builder binary", "/proc/self/exe", e))?;
+    let (builder_digest, _) =
+        hash::sha256_file(&exe).map_err(|e| BuildError::io("builder binary", &exe, e))?;
+
     // Hardware: measurements known before the build.
     if let Some(a) = attester.as_deref_mut() {
         a.begin()
             .map_err(|e| BuildError::Attester(format!("begin: {e}")))?;
-        let exe = std::env::current_exe()
-            .map_err(|e| BuildError::io("builder binary", "/proc/self/exe", e))?;
-        let (builder_digest, _) =
-            hash::sha256_file(&exe).map_err(|e| BuildError::io("builder binary", exe, e))?;
         measure(a, MeasurementKind::BuilderBinary, builder_digest)?;
         measure(
             a,
@@ -498,6 +502,7 @@ pub fn build(
         os_release,
         builder_id: &req.builder_id,
         builder_version,
+        builder_binary: (exe.to_string_lossy().into_owned(), hex::encode(builder_digest)),
         invocation_id: &invocation_id,
         started_on: format_time(started),
         finished_on: format_time(finished),

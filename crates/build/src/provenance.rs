@@ -24,6 +24,8 @@ pub const KIND_PACKAGE: &str = "package";
 pub const KIND_TOOLCHAIN_MANIFEST: &str = "toolchain-manifest";
 pub const KIND_TOOLCHAIN_EXEC: &str = "toolchain-exec";
 pub const KIND_OS_RELEASE: &str = "os-release";
+/// The annotation `cairn-evidence` looks for when it checks the `builder-binary` event.
+pub const KIND_BUILDER_BINARY: &str = "builder-binary";
 
 pub(crate) fn kind_ann(kind: &str) -> BTreeMap<String, Value> {
     let mut m = BTreeMap::new();
@@ -53,6 +55,8 @@ pub struct ProvenanceInputs<'a> {
     pub os_release: Option<(String, String)>,
     pub builder_id: &'a str,
     pub builder_version: BTreeMap<String, String>,
+    /// The running cairn binary: its path and SHA-256 (hex).
+    pub builder_binary: (String, String),
     pub invocation_id: &'a str,
     pub started_on: String,
     pub finished_on: String,
@@ -156,7 +160,13 @@ pub fn build(i: &ProvenanceInputs<'_>) -> ProvenanceV1 {
             builder: Builder {
                 id: i.builder_id.into(),
                 version: Some(i.builder_version.clone()),
-                builder_dependencies: Vec::new(),
+                builder_dependencies: vec![ResourceDescriptor {
+                    name: Some("cairn".into()),
+                    uri: Some(format!("file://{}", i.builder_binary.0)),
+                    digest: DigestSet::sha256(&i.builder_binary.1),
+                    annotations: Some(kind_ann(KIND_BUILDER_BINARY)),
+                    ..Default::default()
+                }],
             },
             metadata: Some(BuildMetadata {
                 invocation_id: Some(i.invocation_id.into()),

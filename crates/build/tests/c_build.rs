@@ -273,6 +273,25 @@ fn attester_hook_measures_and_binds_the_envelope() {
     assert_eq!(b.attestations[0].evidence[0]["extraData"], want.as_str());
     // The signed provenance claims the evidence kind, so stripping it is detectable.
     let st: serde_json::Value = serde_json::from_slice(&env.payload).unwrap();
+    // It records the builder binary with the digest that was measured, in the form the
+    // verifier recomputes the builder-binary event from.
+    let deps = &st["predicate"]["runDetails"]["builder"]["builderDependencies"];
+    assert_eq!(deps[0]["annotations"]["kind"], "builder-binary");
+    assert_eq!(
+        rec.calls[1],
+        format!("builder-binary:{}", deps[0]["digest"]["sha256"].as_str().unwrap())
+    );
+    let exe = std::env::current_exe().unwrap();
+    assert_eq!(
+        deps[0]["digest"]["sha256"],
+        hex::encode(cairn_build::hash::sha256_file(&exe).unwrap().0)
+    );
+    let parsed = cairn_formats::Statement::from_envelope(env, &Default::default()).unwrap();
+    let m = cairn_evidence::BuildMeasurements::from_statement(&parsed).unwrap();
+    assert_eq!(
+        m.builder_binary.map(hex::encode).as_deref(),
+        deps[0]["digest"]["sha256"].as_str()
+    );
     assert_eq!(
         st["predicate"]["buildDefinition"]["internalParameters"]["hardwareEvidence"],
         serde_json::json!(["test-evidence"])

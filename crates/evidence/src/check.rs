@@ -7,13 +7,12 @@ use cairn_verify::report::EvidenceInfo;
 use cairn_verify::{AttestationCheck, CheckContext, Report, VerifyError};
 use time::OffsetDateTime;
 
-use crate::hardware::{claimed_kinds, verify_attestation_hardware, VerifiedHardware};
-use crate::quote::TpmTrust;
+use crate::hardware::{claimed_kinds, verify_attestation_hardware, HardwareTrust};
 
 pub const CHECK_NAME: &str = "hardware-evidence";
 
 pub struct HardwareEvidenceCheck {
-    pub trust: TpmTrust,
+    pub trust: HardwareTrust,
     /// Evidence kinds that must be present (`--require-hardware tpm` → `tpm2-quote`).
     pub required: Vec<&'static str>,
     pub now: OffsetDateTime,
@@ -56,21 +55,7 @@ impl AttestationCheck for HardwareEvidenceCheck {
         let mut summary = Vec::new();
         for v in &verified {
             let detail = serde_json::to_value(v).unwrap_or_default();
-            match v {
-                VerifiedHardware::Tpm(t) => summary.push(format!(
-                    "{} quote from host {:?} (EK root {})",
-                    v.kind(),
-                    t.host_id,
-                    t.manufacturer_root
-                )),
-                #[cfg(feature = "snp")]
-                VerifiedHardware::SevSnp(r) => summary.push(format!(
-                    "{} report from an AMD {} part, measurement {}",
-                    v.kind(),
-                    r.product,
-                    r.measurement
-                )),
-            }
+            summary.push(v.summary());
             report.hardware_evidence.push(EvidenceInfo {
                 kind: v.kind().to_string(),
                 verified: true,

@@ -16,28 +16,45 @@ use crate::quote::{verify_tpm_evidence, TpmTrust, VerifiedTpmEvidence, TPM_QUOTE
 /// Where a build records which hardware evidence kinds it attached.
 pub const HARDWARE_CLAIM_FIELD: &str = "hardwareEvidence";
 
-#[cfg(feature = "snp")]
-const KNOWN_REQUIREMENTS: &str = "tpm, snp";
-#[cfg(not(feature = "snp"))]
-const KNOWN_REQUIREMENTS: &str = "tpm";
+/// The evidence kinds this build of the verifier can check, with the short names
+/// `--require-hardware` and `--tee-measurement` accept for them.
+pub const SUPPORTED: &[(&str, &[&str])] = &[
+    (TPM_QUOTE_KIND, &["tpm", "tpm2"]),
+    #[cfg(feature = "snp")]
+    (crate::tee::snp::SNP_KIND, &["snp"]),
+    #[cfg(feature = "tdx")]
+    (crate::tee::tdx::TDX_KIND, &["tdx"]),
+    #[cfg(feature = "nitro")]
+    (crate::tee::nitro::NITRO_KIND, &["nitro"]),
+];
 
 /// The evidence kinds this build of the verifier can check.
-#[cfg(feature = "snp")]
-pub const SUPPORTED_KINDS: &[&str] = &[TPM_QUOTE_KIND, crate::tee::snp::SNP_KIND];
-#[cfg(not(feature = "snp"))]
-pub const SUPPORTED_KINDS: &[&str] = &[TPM_QUOTE_KIND];
+pub const SUPPORTED_KINDS: &[&str] = &[
+    TPM_QUOTE_KIND,
+    #[cfg(feature = "snp")]
+    crate::tee::snp::SNP_KIND,
+    #[cfg(feature = "tdx")]
+    crate::tee::tdx::TDX_KIND,
+    #[cfg(feature = "nitro")]
+    crate::tee::nitro::NITRO_KIND,
+];
 
-/// Maps a `--require-hardware` name to an evidence kind.
+/// Maps a `--require-hardware` name (short name or evidence kind) to an evidence kind.
 pub fn kind_for_requirement(name: &str) -> Result<&'static str, EvidenceError> {
-    match name {
-        "tpm" | "tpm2" | TPM_QUOTE_KIND => Ok(TPM_QUOTE_KIND),
-        #[cfg(feature = "snp")]
-        "snp" | crate::tee::snp::SNP_KIND => Ok(crate::tee::snp::SNP_KIND),
-        other => Err(EvidenceError::Policy(format!(
-            "unknown hardware requirement {other:?} (known: {})",
-            KNOWN_REQUIREMENTS
-        ))),
-    }
+    SUPPORTED
+        .iter()
+        .find(|(kind, short)| *kind == name || short.contains(&name))
+        .map(|(kind, _)| *kind)
+        .ok_or_else(|| {
+            EvidenceError::Policy(format!(
+                "unknown hardware requirement {name:?} (known: {})",
+                SUPPORTED
+                    .iter()
+                    .map(|(k, s)| format!("{} ({k})", s[0]))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })
 }
 
 /// The evidence kinds the provenance says the build attached.
@@ -71,14 +88,59 @@ pub enum VerifiedHardware {
     #[cfg(feature = "snp")]
     #[serde(rename = "sev-snp")]
     SevSnp(crate::tee::snp::VerifiedSnp),
+    #[cfg(feature = "tdx")]
+    #[serde(rename = "tdx-quote")]
+    Tdx(crate::tee::tdx::VerifiedTdx),
+    #[cfg(feature = "nitro")]
+    #[serde(rename = "nitro-attestation")]
+    Nitro(crate::tee::nitro::VerifiedNitro),
 }
 
 impl VerifiedHardware {
+    /// One line for people: what verified, and the identity it verified to.
+    pub fn summary(&self) -> String {
+        match self {
+            VerifiedHardware::Tpm(t) => format!(
+                "{} quote from host {:?} (AK {}, EK root {}, PCR 23 {})",
+                self.kind(),
+                t.host_id,
+                t.ak_name,
+                t.manufacturer_root,
+                t.pcr23
+            ),
+            #[cfg(feature = "snp")]
+            VerifiedHardware::SevSnp(r) => format!(
+                "{} report from an AMD {} part, MEASUREMENT {}",
+                self.kind(),
+                r.product,
+                r.measurement
+            ),
+            #[cfg(feature = "tdx")]
+            VerifiedHardware::Tdx(t) => format!(
+                "{} from a TD with MRTD {} (TCB {})",
+                self.kind(),
+                t.mr_td,
+                t.tcb_status
+            ),
+            #[cfg(feature = "nitro")]
+            VerifiedHardware::Nitro(n) => format!(
+                "{} from enclave {:?}, PCR0 {}",
+                self.kind(),
+                n.module_id,
+                n.pcrs.get(&0).map(String::as_str).unwrap_or("")
+            ),
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             VerifiedHardware::Tpm(_) => TPM_QUOTE_KIND,
             #[cfg(feature = "snp")]
             VerifiedHardware::SevSnp(_) => crate::tee::snp::SNP_KIND,
+            #[cfg(feature = "tdx")]
+            VerifiedHardware::Tdx(_) => crate::tee::tdx::TDX_KIND,
+            #[cfg(feature = "nitro")]
+            VerifiedHardware::Nitro(_) => crate::tee::nitro::NITRO_KIND,
         }
     }
 }
@@ -89,7 +151,7 @@ pub fn verify_attestation_hardware(
     attestation: &Attestation,
     statement: &Statement,
     required: &[&str],
-    trust: &TpmTrust,
+    trust: &HardwareTrust,
     now: OffsetDateTime,
 ) -> Result<Vec<VerifiedHardware>, EvidenceError> {
     let claimed = claimed_kinds(statement)?;
@@ -114,32 +176,43 @@ pub fn verify_attestation_hardware(
     }
     let mut out = Vec::new();
     for (i, entry) in attestation.evidence.iter().enumerate() {
-        match entry.get("kind").and_then(Value::as_str) {
-            Some(TPM_QUOTE_KIND) => {
-                let v = verify_tpm_evidence(entry, &attestation.envelope, statement, trust, now)
-                    .map_err(|e| {
-                        EvidenceError::Hardware(format!("evidence[{i}] ({TPM_QUOTE_KIND}): {e}"))
-                    })?;
-                out.push(VerifiedHardware::Tpm(v));
+        let kind = entry.get("kind").and_then(Value::as_str).unwrap_or("(none)");
+        let env = &attestation.envelope;
+        let verified = match kind {
+            TPM_QUOTE_KIND => {
+                verify_tpm_evidence(entry, env, statement, &trust.tpm, now).map(VerifiedHardware::Tpm)
             }
             #[cfg(feature = "snp")]
-            Some(crate::tee::snp::SNP_KIND) => {
-                let v = crate::tee::snp::verify_snp_evidence(entry, &attestation.envelope, now)
-                    .map_err(|e| {
-                        EvidenceError::Hardware(format!(
-                            "evidence[{i}] ({}): {e}",
-                            crate::tee::snp::SNP_KIND
-                        ))
-                    })?;
-                out.push(VerifiedHardware::SevSnp(v));
+            crate::tee::snp::SNP_KIND => {
+                crate::tee::snp::verify_snp_evidence(entry, env, &trust.tee, now)
+                    .map(VerifiedHardware::SevSnp)
+            }
+            #[cfg(feature = "tdx")]
+            crate::tee::tdx::TDX_KIND => {
+                crate::tee::tdx::verify_tdx_evidence(entry, env, &trust.tee, now)
+                    .map(VerifiedHardware::Tdx)
+            }
+            #[cfg(feature = "nitro")]
+            crate::tee::nitro::NITRO_KIND => {
+                crate::tee::nitro::verify_nitro_evidence(entry, env, &trust.tee, now)
+                    .map(VerifiedHardware::Nitro)
             }
             other => {
                 return Err(EvidenceError::Hardware(format!(
-                    "evidence[{i}]: unknown kind {:?}",
-                    other.unwrap_or("(none)")
+                    "evidence[{i}]: unknown kind {other:?} (this verifier checks: {})",
+                    SUPPORTED_KINDS.join(", ")
                 )));
             }
         }
+        .map_err(|e| EvidenceError::Hardware(format!("evidence[{i}] ({kind}): {e}")))?;
+        out.push(verified);
     }
     Ok(out)
+}
+
+/// Everything the consumer trusts for hardware evidence.
+#[derive(Debug, Clone, Default)]
+pub struct HardwareTrust {
+    pub tpm: TpmTrust,
+    pub tee: crate::tee::TeePolicy,
 }

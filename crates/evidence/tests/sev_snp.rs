@@ -6,6 +6,7 @@ use base64::Engine as _;
 use cairn_evidence::tee::snp::{
     verify_snp_evidence, verify_snp_report, ARK_MILAN_SHA256, SNP_KIND,
 };
+use cairn_evidence::tee::TeePolicy;
 use cairn_evidence::EvidenceError;
 use cairn_formats::Envelope;
 use time::macros::datetime;
@@ -108,7 +109,7 @@ fn report_data_must_bind_the_envelope() {
     };
     let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
     let ev = serde_json::json!({"kind": SNP_KIND, "report": b64(&report()), "vcek": b64(&vcek())});
-    let e = verify_snp_evidence(&ev, &env, NOW).unwrap_err();
+    let e = verify_snp_evidence(&ev, &env, &TeePolicy::default(), NOW).unwrap_err();
     assert!(
         matches!(
             e,
@@ -126,13 +127,13 @@ fn report_data_must_bind_the_envelope() {
     );
     let mut bad = ev.clone();
     bad["vcek"] = serde_json::Value::String("!!".into());
-    assert!(verify_snp_evidence(&bad, &env, NOW)
+    assert!(verify_snp_evidence(&bad, &env, &TeePolicy::default(), NOW)
         .unwrap_err()
         .to_string()
         .contains("field `vcek`: not base64"));
     let mut bad = ev.clone();
     bad["extra"] = serde_json::Value::Bool(true);
-    assert!(verify_snp_evidence(&bad, &env, NOW)
+    assert!(verify_snp_evidence(&bad, &env, &TeePolicy::default(), NOW)
         .unwrap_err()
         .to_string()
         .contains("unknown field `extra`"));

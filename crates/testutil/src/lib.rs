@@ -32,3 +32,6 @@ pub fn workspace_root() -> PathBuf {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     p.canonicalize().unwrap_or(p)
 }
+
+#[cfg(feature = "nitro")]
+pub mod nitro;

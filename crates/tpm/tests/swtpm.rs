@@ -5,7 +5,7 @@ mod support;
 
 use base64::Engine as _;
 use cairn_evidence::eventlog::replay;
-use cairn_evidence::hardware::verify_attestation_hardware;
+use cairn_evidence::hardware::{verify_attestation_hardware, HardwareTrust};
 use cairn_evidence::measure::{BuildMeasurements, MeasurementKind};
 use cairn_evidence::{verify_tpm_evidence, EvidenceError, TpmTrust};
 use cairn_formats::{Attestation, Envelope, Statement};
@@ -105,7 +105,7 @@ fn end_to_end_enroll_measure_quote_verify() {
     // and without `--require-hardware tpm`.
     let mut a = Attestation::new(env.clone());
     a.evidence.push(ev.clone());
-    let out = verify_attestation_hardware(&a, &st, &["tpm2-quote"], &host.trust, now()).unwrap();
+    let out = verify_attestation_hardware(&a, &st, &["tpm2-quote"], &hw(&host.trust), now()).unwrap();
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].kind(), "tpm2-quote");
 
@@ -377,7 +377,7 @@ fn rejects_evidence_stripped_from_a_bundle() {
     let (env, st, ev) = attested_build(&host, &"b4".repeat(32));
     let stripped = Attestation::new(env.clone());
     // The provenance claims a TPM quote: stripping it fails even without a requirement.
-    let e = verify_attestation_hardware(&stripped, &st, &[], &host.trust, now()).unwrap_err();
+    let e = verify_attestation_hardware(&stripped, &st, &[], &hw(&host.trust), now()).unwrap_err();
     assert!(
         e.to_string().contains("claims `tpm2-quote` evidence")
             && e.to_string().contains("evidence was stripped"),
@@ -401,12 +401,12 @@ fn rejects_evidence_stripped_from_a_bundle() {
     };
     let bare = Attestation::new(env2.clone());
     assert!(
-        verify_attestation_hardware(&bare, &st2, &[], &host.trust, now())
+        verify_attestation_hardware(&bare, &st2, &[], &hw(&host.trust), now())
             .unwrap()
             .is_empty()
     );
     let e =
-        verify_attestation_hardware(&bare, &st2, &["tpm2-quote"], &host.trust, now()).unwrap_err();
+        verify_attestation_hardware(&bare, &st2, &["tpm2-quote"], &hw(&host.trust), now()).unwrap_err();
     assert!(
         e.to_string()
             .contains("policy requires `tpm2-quote` evidence, but the bundle carries none"),
@@ -417,7 +417,7 @@ fn rejects_evidence_stripped_from_a_bundle() {
     let mut a = Attestation::new(env.clone());
     a.evidence.push(ev.clone());
     a.evidence.push(serde_json::json!({"kind": "mystery"}));
-    let e = verify_attestation_hardware(&a, &st, &[], &host.trust, now()).unwrap_err();
+    let e = verify_attestation_hardware(&a, &st, &[], &hw(&host.trust), now()).unwrap_err();
     assert!(
         e.to_string()
             .contains("evidence[1]: unknown kind \"mystery\""),
@@ -425,7 +425,7 @@ fn rejects_evidence_stripped_from_a_bundle() {
     );
     let mut a = Attestation::new(env2);
     a.evidence.push(ev);
-    let e = verify_attestation_hardware(&a, &st2, &[], &host.trust, now()).unwrap_err();
+    let e = verify_attestation_hardware(&a, &st2, &[], &hw(&host.trust), now()).unwrap_err();
     assert!(
         e.to_string().contains("evidence[0] (tpm2-quote)")
             && e.to_string().contains("another build"),
@@ -633,4 +633,11 @@ fn tpm2_quote_passes_cairn_verifier() {
     });
     let v = verify(&ev, &env, &st, &host.trust).expect("a tpm2_quote quote verifies in cairn");
     assert_eq!(v.quoted_pcrs, vec![0, 1, 2, 3, 4, 5, 6, 7, 23]);
+}
+
+fn hw(tpm: &TpmTrust) -> HardwareTrust {
+    HardwareTrust {
+        tpm: tpm.clone(),
+        ..Default::default()
+    }
 }

@@ -10,7 +10,10 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, Context};
 use cairn_evidence::check::HardwareEvidenceCheck;
-use cairn_evidence::hardware::{kind_for_requirement, verify_attestation_hardware};
+use cairn_evidence::hardware::{
+    kind_for_requirement, verify_attestation_hardware, HardwareTrust,
+};
+use cairn_evidence::tee::TeePolicy;
 use cairn_evidence::TpmTrust;
 use cairn_formats::bundle::BundleInput;
 use cairn_formats::{Limits, Statement};
@@ -57,7 +60,7 @@ pub struct EnrollArgs {
 
 /// Flags `cairn verify` takes for hardware evidence.
 #[derive(Args, Debug, Clone, Default)]
-pub struct VerifyTpmArgs {
+pub struct VerifyHardwareArgs {
     /// Trusted TPM manufacturer root certificate(s), PEM. Repeatable.
     #[arg(long = "tpm-ca", value_name = "FILE")]
     pub tpm_ca: Vec<PathBuf>,
@@ -67,22 +70,53 @@ pub struct VerifyTpmArgs {
     /// Golden PCR values: {"pcrs": {"sha256": {"0": "<hex>", ...}}}.
     #[arg(long = "golden-pcrs", value_name = "FILE")]
     pub golden_pcrs: Option<PathBuf>,
-    /// Hardware evidence that must be present (tpm). Repeatable.
+    /// Hardware evidence that must be present: tpm, snp, tdx or nitro. Repeatable.
     #[arg(long = "require-hardware", value_name = "KIND")]
     pub require_hardware: Vec<String>,
     /// Allowed measured builder binary digest (sha256:<hex>). Repeatable.
     #[arg(long = "allowed-builder-digest", value_name = "DIGEST")]
     pub allowed_builder_digest: Vec<String>,
+    /// Accepted TEE launch measurement, KIND:HEX (snp: MEASUREMENT, tdx: MRTD, nitro:
+    /// PCR0; 96 hex digits). With any for a kind, that kind's evidence must match one.
+    /// Repeatable.
+    #[arg(long = "tee-measurement", value_name = "KIND:HEX")]
+    pub tee_measurement: Vec<String>,
+    /// Also accept this TDX TCB status besides UpToDate (e.g. SWHardeningNeeded,
+    /// OutOfDate). Repeatable.
+    #[arg(long = "tdx-tcb-status", value_name = "STATUS")]
+    pub tdx_tcb_status: Vec<String>,
+    /// Accept a TDX platform property that is refused by default: dynamic-platform,
+    /// cached-keys or smt (typical of cloud hosts). Repeatable.
+    #[arg(long = "tdx-allow", value_name = "FLAG")]
+    pub tdx_allow: Vec<String>,
+    /// Trust this root (PEM) for Nitro attestation documents instead of AWS Nitro
+    /// Enclaves Root-G1. Repeatable.
+    #[arg(long = "nitro-root", value_name = "FILE")]
+    pub nitro_root: Vec<PathBuf>,
 }
 
-impl VerifyTpmArgs {
-    pub fn trust(&self) -> anyhow::Result<TpmTrust> {
-        Ok(TpmTrust::from_files(
+impl VerifyHardwareArgs {
+    pub fn trust(&self) -> anyhow::Result<HardwareTrust> {
+        let tpm = TpmTrust::from_files(
             &self.tpm_ca,
             &self.enrollment_key,
             self.golden_pcrs.as_deref(),
             &self.allowed_builder_digest,
-        )?)
+        )?;
+        let mut tee = TeePolicy {
+            tdx_extra_tcb_statuses: self.tdx_tcb_status.clone(),
+            tdx_allowed_platform_flags: self.tdx_allow.clone(),
+            ..Default::default()
+        };
+        for m in &self.tee_measurement {
+            tee.add_launch_measurement(m)?;
+        }
+        for p in &self.nitro_root {
+            let bytes = std::fs::read(p).with_context(|| format!("--nitro-root {}", p.display()))?;
+            tee.add_nitro_roots_pem(&bytes)
+                .with_context(|| format!("--nitro-root {}", p.display()))?;
+        }
+        Ok(HardwareTrust { tpm, tee })
     }
 
     pub fn required(&self) -> anyhow::Result<Vec<&'static str>> {
@@ -108,10 +142,13 @@ pub struct VerifyEvidenceArgs {
     #[arg(long, value_name = "FILE")]
     pub bundle: PathBuf,
     #[command(flatten)]
-    pub tpm: VerifyTpmArgs,
+    pub tpm: VerifyHardwareArgs,
     /// Print the verified facts as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Check certificate and collateral validity as of this RFC 3339 time instead of now.
+    #[arg(long = "verification-time", value_name = "RFC3339")]
+    pub verification_time: Option<String>,
 }
 
 /// Flags `cairn build` takes to attach TPM evidence.
@@ -235,8 +272,13 @@ fn verify_evidence(a: VerifyEvidenceArgs) -> CliResult {
     };
     let trust = a.tpm.trust()?;
     let required = a.tpm.required()?;
-    let now = time::OffsetDateTime::now_utc();
+    let now = match &a.verification_time {
+        Some(t) => time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+            .map_err(|e| CliError::Input(anyhow!("--verification-time {t:?}: {e}")))?,
+        None => time::OffsetDateTime::now_utc(),
+    };
     let mut all = Vec::new();
+    let mut lines = Vec::new();
     for (i, att) in bundle.attestations.iter().enumerate() {
         let st = Statement::from_envelope(&att.envelope, &limits)
             .with_context(|| format!("attestation {i}"))?;
@@ -247,33 +289,23 @@ fn verify_evidence(a: VerifyEvidenceArgs) -> CliResult {
                     printed: false,
                 }
             })?;
+        if verified.is_empty() {
+            lines.push(format!(
+                "attestation {i}: no hardware evidence claimed, carried or required"
+            ));
+        }
+        lines.extend(
+            verified
+                .iter()
+                .map(|v| format!("attestation {i}: verified {}", v.summary())),
+        );
         all.push(serde_json::json!({"attestation": i, "evidence": verified}));
     }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default());
     } else {
-        for item in &all {
-            for ev in item["evidence"].as_array().into_iter().flatten() {
-                println!(
-                    "attestation {}: {} verified: host {}, AK {}, EK root {}, PCR 23 {}",
-                    item["attestation"],
-                    ev["kind"].as_str().unwrap_or(""),
-                    ev["hostId"],
-                    ev["akName"].as_str().unwrap_or(""),
-                    ev["manufacturerRoot"].as_str().unwrap_or(""),
-                    ev["pcr23"].as_str().unwrap_or("")
-                );
-            }
-            if item["evidence"]
-                .as_array()
-                .map(Vec::is_empty)
-                .unwrap_or(true)
-            {
-                println!(
-                    "attestation {}: no hardware evidence claimed, carried or required",
-                    item["attestation"]
-                );
-            }
+        for line in &lines {
+            println!("{line}");
         }
     }
     Ok(ExitCode::SUCCESS)

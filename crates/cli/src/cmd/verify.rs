@@ -112,7 +112,7 @@ pub struct VerifyArgs {
     pub format: OutputFormat,
     /// Hardware evidence (TPM quotes): trust anchors and requirements.
     #[command(flatten)]
-    pub tpm: super::tpm::VerifyTpmArgs,
+    pub tpm: super::tpm::VerifyHardwareArgs,
     /// Transparency-log receipts: trusted log and witness keys.
     #[command(flatten)]
     pub log: super::verify_log::VerifyLogArgs,

@@ -3,7 +3,6 @@
 //! a non-debug guest policy, and REPORT_DATA = SHA-256(PAE) ‖ 32 zero bytes.
 
 use ::time::OffsetDateTime;
-use base64::Engine as _;
 use cairn_formats::Envelope;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -146,31 +145,22 @@ pub fn verify_snp_report(
     })
 }
 
-/// Verifies a `sev-snp` evidence entry and its binding to `envelope`.
+/// Verifies a `sev-snp` evidence entry, its binding to `envelope` and the launch
+/// measurement policy (`MEASUREMENT`).
 pub fn verify_snp_evidence(
     evidence: &Value,
     envelope: &Envelope,
+    policy: &super::TeePolicy,
     now: OffsetDateTime,
 ) -> Result<VerifiedSnp, EvidenceError> {
-    let ev: SnpEvidence = serde_path_to_error::deserialize(evidence).map_err(|e| {
-        let field = e.path().to_string();
-        EvidenceError::malformed("sev-snp evidence", field, e.into_inner().to_string())
-    })?;
-    if ev.kind != SNP_KIND {
-        return Err(EvidenceError::malformed(
-            "sev-snp evidence",
-            "kind",
-            format!("{:?} is not {SNP_KIND:?}", ev.kind),
-        ));
-    }
-    let b64 = |field: &str, s: &str| {
-        base64::engine::general_purpose::STANDARD
-            .decode(s)
-            .map_err(|_| EvidenceError::malformed("sev-snp evidence", field, "not base64"))
-    };
-    let report = b64("report", &ev.report)?;
-    let v = verify_snp_report(&report, &b64("vcek", &ev.vcek)?, now)?;
+    let what = "sev-snp evidence";
+    let ev: SnpEvidence = super::parse_entry(what, SNP_KIND, |e: &SnpEvidence| &e.kind, evidence)?;
+    let report = super::b64_field(what, "report", &ev.report)?;
+    let vcek = super::b64_field(what, "vcek", &ev.vcek)?;
+    let v = verify_snp_report(&report, &vcek, now)?;
     let data = hex::decode(&v.report_data).unwrap_or_default();
     super::check_report_data(SNP_KIND, &data, envelope)?;
+    let measurement = hex::decode(&v.measurement).unwrap_or_default();
+    policy.check_launch_measurement(SNP_KIND, "MEASUREMENT", &measurement)?;
     Ok(v)
 }

@@ -21,7 +21,7 @@ done
 mkdir -p target
 echo "==> cargo test (workspace)"
 set +e
-cargo test --workspace --features cairn-cli/tpm --no-fail-fast 2>&1 | tee target/test.log | grep -E '^(test result|running|error)|FAILED|panicked'
+cargo test --workspace --features cairn-cli/tpm,cairn-cli/hw-tsm,cairn-cli/hw-nitro --no-fail-fast 2>&1 | tee target/test.log | grep -E '^(test result|running|error)|FAILED|panicked'
 status=${PIPESTATUS[0]}
 set -e
 if [ "$status" -ne 0 ]; then

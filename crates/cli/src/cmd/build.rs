@@ -50,6 +50,10 @@ pub struct BuildArgs {
     #[cfg(feature = "tpm")]
     #[command(flatten)]
     pub tpm: super::tpm::BuildTpmArgs,
+    /// TEE evidence: this host is a confidential VM or enclave.
+    #[cfg(any(feature = "hw-tsm", feature = "hw-nitro"))]
+    #[command(flatten)]
+    pub tee: BuildTeeArgs,
     /// The build command (overrides build.command in cairn.toml).
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,
@@ -121,15 +125,24 @@ pub fn run(a: BuildArgs) -> CliResult {
         pb
     });
     let mut spinner = Spinner(pb);
-    // The TPM is opened here, in the supervisor; the sandbox never sees it.
+    // The TPM or TEE is opened here, in the supervisor; the sandbox never sees it.
+    let mut attester: Option<Box<dyn cairn_build::BuildAttester>> = None;
     #[cfg(feature = "tpm")]
-    let mut tpm = a.tpm.attester()?;
-    #[cfg(feature = "tpm")]
-    let attester = tpm
+    if let Some(t) = a.tpm.attester()? {
+        attester = Some(Box::new(t));
+    }
+    #[cfg(any(feature = "hw-tsm", feature = "hw-nitro"))]
+    if let Some(t) = a.tee.attester()? {
+        if attester.is_some() {
+            return Err(CliError::Input(anyhow::anyhow!(
+                "--tpm and --tee are exclusive: a build carries one kind of hardware evidence"
+            )));
+        }
+        attester = Some(t);
+    }
+    let attester = attester
         .as_mut()
-        .map(|t| t as &mut dyn cairn_build::BuildAttester);
-    #[cfg(not(feature = "tpm"))]
-    let attester = None;
+        .map(|a| &mut **a as &mut dyn cairn_build::BuildAttester);
     let result = cairn_build::build(&req, &key, attester, &mut spinner);
     if let Some(pb) = &spinner.0 {
         pb.finish_and_clear();
@@ -190,4 +203,50 @@ pub fn run(a: BuildArgs) -> CliResult {
         output::dim(color, &format!("time: source {:.0?}, toolchain {:.0?}, dependencies {:.0?}, sandbox {:.0?}, outputs {:.0?}, sign+write {:.0?}", t.source, t.toolchain, t.dependencies, t.sandbox, t.outputs, t.sign_and_write))
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Flags `cairn build` takes to attach TEE evidence.
+#[cfg(any(feature = "hw-tsm", feature = "hw-nitro"))]
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct BuildTeeArgs {
+    /// Attach a TEE report over the provenance: `tsm` (SEV-SNP or TDX guest, through
+    /// /sys/kernel/config/tsm/report) or `nitro` (inside an AWS Nitro enclave).
+    #[arg(long = "tee", value_name = "SOURCE")]
+    pub tee: Option<String>,
+    /// TDX only: the platform's DCAP collateral (JSON from Intel PCS or your PCCS), which
+    /// travels in the bundle so consumers verify offline.
+    #[arg(long = "tdx-collateral", value_name = "FILE")]
+    pub tdx_collateral: Option<PathBuf>,
+}
+
+#[cfg(any(feature = "hw-tsm", feature = "hw-nitro"))]
+impl BuildTeeArgs {
+    pub fn attester(&self) -> anyhow::Result<Option<Box<dyn cairn_build::BuildAttester>>> {
+        use cairn_tee::TeeAttester;
+        let Some(source) = self.tee.as_deref() else {
+            return Ok(None);
+        };
+        match source {
+            #[cfg(feature = "hw-tsm")]
+            "tsm" => {
+                let tsm = cairn_tee::tsm::ConfigfsTsm::open(
+                    std::path::Path::new(cairn_tee::tsm::DEFAULT_ROOT),
+                    self.tdx_collateral.as_deref(),
+                )?;
+                Ok(Some(Box::new(TeeAttester::new(tsm))))
+            }
+            #[cfg(feature = "hw-nitro")]
+            "nitro" => Ok(Some(Box::new(TeeAttester::new(cairn_tee::nsm::Nsm::open()?)))),
+            other => anyhow::bail!(
+                "--tee {other:?}: this cairn was built with support for: {}",
+                [
+                    #[cfg(feature = "hw-tsm")]
+                    "tsm",
+                    #[cfg(feature = "hw-nitro")]
+                    "nitro",
+                ]
+                .join(", ")
+            ),
+        }
+    }
 }

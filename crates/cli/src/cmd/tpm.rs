@@ -116,6 +116,7 @@ impl VerifyHardwareArgs {
             tee.add_nitro_roots_pem(&bytes)
                 .with_context(|| format!("--nitro-root {}", p.display()))?;
         }
+        tee.validate()?;
         Ok(HardwareTrust { tpm, tee })
     }
 

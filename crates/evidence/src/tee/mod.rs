@@ -103,14 +103,30 @@ impl TeePolicy {
         Ok(())
     }
 
+    /// Checks the policy's names (TDX statuses and platform flags) without evidence, so a
+    /// typo is a usage error before anything is verified.
+    pub fn validate(&self) -> Result<(), EvidenceError> {
+        #[cfg(feature = "tdx")]
+        tdx::quote_policy(self, 0)?;
+        #[cfg(not(feature = "tdx"))]
+        if !self.tdx_extra_tcb_statuses.is_empty() || !self.tdx_allowed_platform_flags.is_empty() {
+            return Err(EvidenceError::Policy(
+                "this verifier was built without TDX support (cargo feature `tdx`)".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// Trusts every certificate in a PEM file as a Nitro root (by SHA-256 of its DER).
     pub fn add_nitro_roots_pem(&mut self, pem: &[u8]) -> Result<usize, EvidenceError> {
-        let certs = crate::ekcert::certs_from_pem(pem).map_err(|e| EvidenceError::Policy(e.to_string()))?;
+        let items = ::pem::parse_many(pem)
+            .map_err(|e| EvidenceError::Policy(format!("not PEM: {e}")))?;
+        let certs: Vec<_> = items.iter().filter(|p| p.tag() == "CERTIFICATE").collect();
         if certs.is_empty() {
             return Err(EvidenceError::Policy("no PEM certificate in the file".into()));
         }
         self.nitro_roots
-            .extend(certs.iter().map(|der| crate::tpm::structures::sha256(&[der])));
+            .extend(certs.iter().map(|c| crate::tpm::structures::sha256(&[c.contents()])));
         Ok(certs.len())
     }
 

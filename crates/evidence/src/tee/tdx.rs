@@ -78,6 +78,28 @@ fn parse_status(name: &str) -> Result<TcbStatus, EvidenceError> {
     })
 }
 
+/// dcap-qvl's appraisal policy from cairn's: `UpToDate` plus the extra statuses, and the
+/// platform flags the consumer accepts. Errors name an unknown status or flag.
+pub(crate) fn quote_policy(policy: &TeePolicy, now: u64) -> Result<QuotePolicy, EvidenceError> {
+    let mut quote_policy = QuotePolicy::strict(now);
+    for s in &policy.tdx_extra_tcb_statuses {
+        quote_policy = quote_policy.allow_status(parse_status(s)?);
+    }
+    for flag in &policy.tdx_allowed_platform_flags {
+        quote_policy = match flag.as_str() {
+            "dynamic-platform" => quote_policy.allow_dynamic_platform(true),
+            "cached-keys" => quote_policy.allow_cached_keys(true),
+            "smt" => quote_policy.allow_smt(true),
+            other => {
+                return Err(EvidenceError::Policy(format!(
+                    "unknown TDX platform flag {other:?} (known: dynamic-platform, cached-keys, smt)"
+                )))
+            }
+        };
+    }
+    Ok(quote_policy)
+}
+
 /// Verifies a quote and its collateral against Intel's root at `now`, and applies the TCB
 /// status policy (`UpToDate`, plus `policy.tdx_extra_tcb_statuses`). Does not look at
 /// REPORTDATA; see [`verify_tdx_evidence`] for the binding.
@@ -151,22 +173,7 @@ pub fn verify_tdx_quote(
         )));
     }
     let now = now_secs(now)?;
-    let mut quote_policy = QuotePolicy::strict(now);
-    for s in &policy.tdx_extra_tcb_statuses {
-        quote_policy = quote_policy.allow_status(parse_status(s)?);
-    }
-    for flag in &policy.tdx_allowed_platform_flags {
-        quote_policy = match flag.as_str() {
-            "dynamic-platform" => quote_policy.allow_dynamic_platform(true),
-            "cached-keys" => quote_policy.allow_cached_keys(true),
-            "smt" => quote_policy.allow_smt(true),
-            other => {
-                return Err(EvidenceError::Policy(format!(
-                    "unknown TDX platform flag {other:?} (known: dynamic-platform, cached-keys, smt)"
-                )))
-            }
-        };
-    }
+    let quote_policy = quote_policy(policy, now)?;
     // dcap-qvl rejects debug TDs unless told otherwise, and service-TD-bound TDs too.
     let claims = QuoteVerifier::new(INTEL_SGX_ROOT_CA_DER.to_vec())
         .with_config::<RustCryptoConfig>()

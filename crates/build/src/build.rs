@@ -502,7 +502,10 @@ pub fn build(
         os_release,
         builder_id: &req.builder_id,
         builder_version,
-        builder_binary: (exe.to_string_lossy().into_owned(), hex::encode(builder_digest)),
+        builder_binary: (
+            exe.to_string_lossy().into_owned(),
+            hex::encode(builder_digest),
+        ),
         invocation_id: &invocation_id,
         started_on: format_time(started),
         finished_on: format_time(finished),

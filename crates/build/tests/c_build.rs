@@ -279,7 +279,10 @@ fn attester_hook_measures_and_binds_the_envelope() {
     assert_eq!(deps[0]["annotations"]["kind"], "builder-binary");
     assert_eq!(
         rec.calls[1],
-        format!("builder-binary:{}", deps[0]["digest"]["sha256"].as_str().unwrap())
+        format!(
+            "builder-binary:{}",
+            deps[0]["digest"]["sha256"].as_str().unwrap()
+        )
     );
     let exe = std::env::current_exe().unwrap();
     assert_eq!(

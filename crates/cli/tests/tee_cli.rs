@@ -3,28 +3,16 @@
 //! naming the cause otherwise; the TDX and Nitro policy flags reject bad values with exit
 //! 2; the real TDX sample goes through `cairn tpm verify-evidence` at a pinned time.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
+
+use common::{cairn_in as cairn, text};
 
 use cairn_formats::{Bundle, Limits};
 use cairn_testutil::nitro::{SyntheticNitro, PCR0};
 use sha2::Digest as _;
-
-fn cairn(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cairn"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 const AT: &str = "--verification-time=2026-06-01T00:00:00Z";
 
@@ -36,7 +24,9 @@ fn attested(d: &Path, nitro: &SyntheticNitro) {
         br#"{"buildDefinition":{"buildType":"https://example.com/t","externalParameters":{}},"runDetails":{"builder":{"id":"https://example.com/b"}}}"#,
     )
     .unwrap();
-    assert!(cairn(&["key", "generate", "-o", "builder"], d).status.success());
+    assert!(cairn(&["key", "generate", "-o", "builder"], d)
+        .status
+        .success());
     let o = cairn(
         &[
             "attest",
@@ -53,8 +43,11 @@ fn attested(d: &Path, nitro: &SyntheticNitro) {
         d,
     );
     assert!(o.status.success(), "{}", text(&o));
-    let mut b = Bundle::parse(&std::fs::read(d.join("app.bundle.json")).unwrap(), &Limits::default())
-        .unwrap();
+    let mut b = Bundle::parse(
+        &std::fs::read(d.join("app.bundle.json")).unwrap(),
+        &Limits::default(),
+    )
+    .unwrap();
     let pae = b.attestations[0].envelope.pae();
     let rd = cairn_evidence::tee::report_data_for(&sha2::Sha256::digest(pae).into());
     b.attestations[0]
@@ -123,14 +116,34 @@ fn nitro_evidence_verifies_through_cairn_verify() {
 
     // Another PCR0 is refused.
     let other = format!("nitro:{}", "ab".repeat(48));
-    let o = verify(d, &["--nitro-root", "nitro-root.pem", "--tee-measurement", &other]);
+    let o = verify(
+        d,
+        &[
+            "--nitro-root",
+            "nitro-root.pem",
+            "--tee-measurement",
+            &other,
+        ],
+    );
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("PCR0"), "{}", text(&o));
 
     // Required TDX evidence is missing.
-    let o = verify(d, &["--nitro-root", "nitro-root.pem", "--require-hardware", "tdx"]);
+    let o = verify(
+        d,
+        &[
+            "--nitro-root",
+            "nitro-root.pem",
+            "--require-hardware",
+            "tdx",
+        ],
+    );
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(text(&o).contains("policy requires `tdx-quote`"), "{}", text(&o));
+    assert!(
+        text(&o).contains("policy requires `tdx-quote`"),
+        "{}",
+        text(&o)
+    );
 
     // The same evidence through `cairn tpm verify-evidence`.
     let o = cairn(
@@ -147,7 +160,8 @@ fn nitro_evidence_verifies_through_cairn_verify() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(
-        text(&o).contains("attestation 0: verified nitro-attestation from enclave \"i-test-enc0001\""),
+        text(&o)
+            .contains("attestation 0: verified nitro-attestation from enclave \"i-test-enc0001\""),
         "{}",
         text(&o)
     );
@@ -161,13 +175,25 @@ fn bad_hardware_policy_flags_are_usage_errors() {
     attested(d, &nitro);
     std::fs::write(d.join("empty.pem"), b"").unwrap();
     for (flags, want) in [
-        (vec!["--require-hardware", "sgx"], "unknown hardware requirement \"sgx\""),
+        (
+            vec!["--require-hardware", "sgx"],
+            "unknown hardware requirement \"sgx\"",
+        ),
         (vec!["--tee-measurement", "nitro:zz"], "96 hex digits"),
         (vec!["--tee-measurement", "tpm:00"], "use --golden-pcrs"),
         (vec!["--nitro-root", "empty.pem"], "no PEM certificate"),
-        (vec!["--nitro-root", "missing.pem"], "--nitro-root missing.pem"),
-        (vec!["--tdx-tcb-status", "Fine"], "unknown TDX TCB status \"Fine\""),
-        (vec!["--tdx-allow", "turbo"], "unknown TDX platform flag \"turbo\""),
+        (
+            vec!["--nitro-root", "missing.pem"],
+            "--nitro-root missing.pem",
+        ),
+        (
+            vec!["--tdx-tcb-status", "Fine"],
+            "unknown TDX TCB status \"Fine\"",
+        ),
+        (
+            vec!["--tdx-allow", "turbo"],
+            "unknown TDX platform flag \"turbo\"",
+        ),
     ] {
         let o = verify(d, &flags);
         assert_eq!(o.status.code(), Some(2), "{flags:?}: {}", text(&o));
@@ -188,8 +214,11 @@ fn the_real_tdx_sample_through_verify_evidence() {
     let collateral: serde_json::Value =
         serde_json::from_slice(&std::fs::read(format!("{tdx}/tdx_quote_collateral.json")).unwrap())
             .unwrap();
-    let mut b = Bundle::parse(&std::fs::read(d.join("app.bundle.json")).unwrap(), &Limits::default())
-        .unwrap();
+    let mut b = Bundle::parse(
+        &std::fs::read(d.join("app.bundle.json")).unwrap(),
+        &Limits::default(),
+    )
+    .unwrap();
     use base64::Engine as _;
     b.attestations[0].evidence = vec![serde_json::json!({
         "kind": "tdx-quote",
@@ -208,7 +237,11 @@ fn the_real_tdx_sample_through_verify_evidence() {
     // to accept them.
     let o = run(&[]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(text(&o).contains("--tdx-allow dynamic-platform"), "{}", text(&o));
+    assert!(
+        text(&o).contains("--tdx-allow dynamic-platform"),
+        "{}",
+        text(&o)
+    );
     // Accepting them, the quote verifies and then belongs to another build.
     let allow = [
         "--tdx-allow",
@@ -220,7 +253,11 @@ fn the_real_tdx_sample_through_verify_evidence() {
     ];
     let o = run(&allow);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(text(&o).contains("the report belongs to another build"), "{}", text(&o));
+    assert!(
+        text(&o).contains("the report belongs to another build"),
+        "{}",
+        text(&o)
+    );
     // Past the collateral's expiry it fails earlier, on time.
     let o = run_at("2025-09-01T00:00:00Z", &allow);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));

@@ -2,31 +2,15 @@
 //! flags, against a real swtpm (see crates/tpm/tests/support).
 #![cfg(feature = "tpm")]
 
+mod common;
 #[path = "../../tpm/tests/support/mod.rs"]
 mod support;
 
-use std::path::Path;
-use std::process::{Command, Output};
+use common::{cairn_in as cairn, text};
 
 use cairn_formats::{Attestation, Bundle};
 use cairn_sign::PrivateKey;
 use support::*;
-
-fn cairn(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cairn"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 #[test]
 fn enroll_then_verify_through_the_cli() {

@@ -17,7 +17,12 @@ const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata");
 fn bench(c: &mut Criterion) {
     let read = |n: &str| std::fs::read(format!("{DIR}/{n}")).unwrap();
 
-    let report = hex::decode(String::from_utf8(read("sev/report_milan.hex")).unwrap().trim()).unwrap();
+    let report = hex::decode(
+        String::from_utf8(read("sev/report_milan.hex"))
+            .unwrap()
+            .trim(),
+    )
+    .unwrap();
     let vcek = read("sev/vcek_milan.der");
     let at = datetime!(2025-06-25 00:00:00 UTC);
     snp::verify_snp_report(&report, &vcek, at).unwrap();
@@ -29,7 +34,11 @@ fn bench(c: &mut Criterion) {
     let collateral: dcap_qvl::QuoteCollateralV3 =
         serde_json::from_slice(&read("tdx/tdx_quote_collateral.json")).unwrap();
     let policy = TeePolicy {
-        tdx_allowed_platform_flags: vec!["dynamic-platform".into(), "cached-keys".into(), "smt".into()],
+        tdx_allowed_platform_flags: vec![
+            "dynamic-platform".into(),
+            "cached-keys".into(),
+            "smt".into(),
+        ],
         ..Default::default()
     };
     tdx::verify_tdx_quote(&quote, &collateral, &policy, at).unwrap();

@@ -176,12 +176,14 @@ pub fn verify_attestation_hardware(
     }
     let mut out = Vec::new();
     for (i, entry) in attestation.evidence.iter().enumerate() {
-        let kind = entry.get("kind").and_then(Value::as_str).unwrap_or("(none)");
+        let kind = entry
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or("(none)");
         let env = &attestation.envelope;
         let verified = match kind {
-            TPM_QUOTE_KIND => {
-                verify_tpm_evidence(entry, env, statement, &trust.tpm, now).map(VerifiedHardware::Tpm)
-            }
+            TPM_QUOTE_KIND => verify_tpm_evidence(entry, env, statement, &trust.tpm, now)
+                .map(VerifiedHardware::Tpm),
             #[cfg(feature = "snp")]
             crate::tee::snp::SNP_KIND => {
                 crate::tee::snp::verify_snp_evidence(entry, env, &trust.tee, now)

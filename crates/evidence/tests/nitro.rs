@@ -66,7 +66,10 @@ fn the_real_sample_verifies_and_agrees_with_nitro_attest() {
 fn pinned_root_fingerprint_is_aws_root_g1() {
     let pem = std::fs::read(format!("{DIR}/aws-nitro-enclaves-root-g1.pem")).unwrap();
     let der = pem::parse(pem).unwrap().into_contents();
-    assert_eq!(sha2::Sha256::digest(&der).as_slice(), AWS_NITRO_ROOT_G1_SHA256);
+    assert_eq!(
+        sha2::Sha256::digest(&der).as_slice(),
+        AWS_NITRO_ROOT_G1_SHA256
+    );
 }
 
 #[test]
@@ -97,8 +100,8 @@ fn the_real_document_expires() {
 #[test]
 fn the_real_document_binds_no_build() {
     let ev = json!({"kind": NITRO_KIND, "document": b64(&sample())});
-    let e = verify_nitro_evidence(&ev, &envelope(), &TeePolicy::default(), sample_now())
-        .unwrap_err();
+    let e =
+        verify_nitro_evidence(&ev, &envelope(), &TeePolicy::default(), sample_now()).unwrap_err();
     assert!(e.to_string().contains("has no user_data"), "{e}");
 }
 
@@ -178,16 +181,24 @@ fn another_build_or_a_wrong_launch_measurement_fails() {
     let doc = document(&c, Some(envelope_report_data(&other)), PCR0);
     let e = verify_nitro_evidence(&entry(&doc), &env, &trusting(&c), NOW).unwrap_err();
     assert!(
-        matches!(e, EvidenceError::ReportDataMismatch { kind: "nitro-attestation", .. }),
+        matches!(
+            e,
+            EvidenceError::ReportDataMismatch {
+                kind: "nitro-attestation",
+                ..
+            }
+        ),
         "{e}"
     );
 
     let doc = document(&c, Some(envelope_report_data(&env)), PCR0);
     let mut p = trusting(&c);
-    p.add_launch_measurement(&format!("nitro:{}", "33".repeat(48))).unwrap();
+    p.add_launch_measurement(&format!("nitro:{}", "33".repeat(48)))
+        .unwrap();
     let e = verify_nitro_evidence(&entry(&doc), &env, &p, NOW).unwrap_err();
     assert!(e.to_string().contains("PCR0 1111"), "{e}");
-    p.add_launch_measurement(&format!("nitro:{}", hex::encode(PCR0))).unwrap();
+    p.add_launch_measurement(&format!("nitro:{}", hex::encode(PCR0)))
+        .unwrap();
     verify_nitro_evidence(&entry(&doc), &env, &p, NOW).unwrap();
 }
 
@@ -206,9 +217,16 @@ fn chain_faults_are_named() {
     let rd = Some(envelope_report_data(&env));
     // An intermediate that is not a CA.
     let c = SyntheticNitro::with_intermediate_ca(false);
-    let e = verify_nitro_document(&document(&c, rd.clone(), PCR0), &trusting(&c).nitro_roots, NOW)
-        .unwrap_err();
-    assert!(e.to_string().contains("cabundle[1]") && e.to_string().contains("not a CA"), "{e}");
+    let e = verify_nitro_document(
+        &document(&c, rd.clone(), PCR0),
+        &trusting(&c).nitro_roots,
+        NOW,
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("cabundle[1]") && e.to_string().contains("not a CA"),
+        "{e}"
+    );
     // A signing certificate from another chain under the same names.
     let c = chain();
     let other = chain();
@@ -217,10 +235,15 @@ fn chain_faults_are_named() {
     mixed.intermediate = c.intermediate.clone();
     mixed.leaf = other.leaf.clone();
     mixed.leaf_key = other.leaf_key.clone();
-    let e = verify_nitro_document(&document(&mixed, rd.clone(), PCR0), &trusting(&c).nitro_roots, NOW)
-        .unwrap_err();
+    let e = verify_nitro_document(
+        &document(&mixed, rd.clone(), PCR0),
+        &trusting(&c).nitro_roots,
+        NOW,
+    )
+    .unwrap_err();
     assert!(
-        e.to_string().contains("the signing certificate: signature does not verify"),
+        e.to_string()
+            .contains("the signing certificate: signature does not verify"),
         "{e}"
     );
     // Signed by a key other than the signing certificate's.
@@ -232,7 +255,10 @@ fn chain_faults_are_named() {
         NOW,
     )
     .unwrap_err();
-    assert!(e.to_string().contains("COSE signature does not verify"), "{e}");
+    assert!(
+        e.to_string().contains("COSE signature does not verify"),
+        "{e}"
+    );
     // Outside the synthetic chain's validity.
     let e = verify_nitro_document(
         &document(&c, rd, PCR0),
@@ -247,8 +273,8 @@ fn chain_faults_are_named() {
 fn a_payload_that_is_not_an_attestation_document_is_refused() {
     let c = chain();
     for payload in [b"not cbor".to_vec(), vec![0xa0], Vec::new()] {
-        let e = verify_nitro_document(&c.sign(payload), &trusting(&c).nitro_roots, NOW)
-            .unwrap_err();
+        let e =
+            verify_nitro_document(&c.sign(payload), &trusting(&c).nitro_roots, NOW).unwrap_err();
         assert!(is_nitro_error(&e), "{e}");
     }
 }
@@ -258,9 +284,15 @@ fn malformed_entries_name_the_field() {
     let env = envelope();
     let p = TeePolicy::default();
     let cases = [
-        (json!({"kind": NITRO_KIND, "document": "%%"}), "field `document`: not base64"),
+        (
+            json!({"kind": NITRO_KIND, "document": "%%"}),
+            "field `document`: not base64",
+        ),
         (json!({"kind": NITRO_KIND}), "missing field `document`"),
-        (json!({"kind": NITRO_KIND, "document": "", "x": 1}), "unknown field `x`"),
+        (
+            json!({"kind": NITRO_KIND, "document": "", "x": 1}),
+            "unknown field `x`",
+        ),
         (json!({"kind": "sev-snp", "document": ""}), "field `kind`"),
     ];
     for (v, want) in cases {

@@ -46,7 +46,13 @@ fn policy() -> TeePolicy {
 }
 
 fn is_tdx_error(e: &EvidenceError) -> bool {
-    matches!(e, EvidenceError::TeeReport { kind: "tdx-quote", .. })
+    matches!(
+        e,
+        EvidenceError::TeeReport {
+            kind: "tdx-quote",
+            ..
+        }
+    )
 }
 
 #[test]
@@ -97,7 +103,10 @@ fn every_flipped_byte_of_the_quote_fails() {
     let e = verify_tdx_quote(&padded, &c, &policy(), NOW).unwrap_err();
     assert!(e.to_string().contains("is not zero padding"), "{e}");
     for cut in [declared - 1, 600, 0] {
-        assert!(verify_tdx_quote(&q[..cut], &c, &policy(), NOW).is_err(), "cut at {cut}");
+        assert!(
+            verify_tdx_quote(&q[..cut], &c, &policy(), NOW).is_err(),
+            "cut at {cut}"
+        );
     }
 }
 
@@ -105,11 +114,16 @@ fn every_flipped_byte_of_the_quote_fails() {
 fn altered_collateral_fails() {
     for field in ["tcb_info", "qe_identity"] {
         let mut c = collateral_json();
-        let s = c[field]
-            .as_str()
-            .unwrap()
-            .replacen("\"tcbEvaluationDataNumber\":17", "\"tcbEvaluationDataNumber\":18", 1);
-        assert_ne!(s, c[field].as_str().unwrap(), "{field} has tcbEvaluationDataNumber 17");
+        let s = c[field].as_str().unwrap().replacen(
+            "\"tcbEvaluationDataNumber\":17",
+            "\"tcbEvaluationDataNumber\":18",
+            1,
+        );
+        assert_ne!(
+            s,
+            c[field].as_str().unwrap(),
+            "{field} has tcbEvaluationDataNumber 17"
+        );
         c[field] = Value::String(s);
         let c: QuoteCollateralV3 = serde_json::from_value(c).unwrap();
         let e = verify_tdx_quote(&quote(), &c, &policy(), NOW).unwrap_err();
@@ -137,10 +151,9 @@ fn fails_past_expiry_and_before_issue() {
 #[test]
 fn an_sgx_enclave_quote_is_not_td_evidence() {
     let q = std::fs::read(format!("{DIR}/sgx_quote")).unwrap();
-    let c: QuoteCollateralV3 = serde_json::from_slice(
-        &std::fs::read(format!("{DIR}/sgx_quote_collateral.json")).unwrap(),
-    )
-    .unwrap();
+    let c: QuoteCollateralV3 =
+        serde_json::from_slice(&std::fs::read(format!("{DIR}/sgx_quote_collateral.json")).unwrap())
+            .unwrap();
     // Pick a time inside the SGX sample's collateral window.
     let mut last_err = None;
     for at in [
@@ -159,12 +172,22 @@ fn an_sgx_enclave_quote_is_not_td_evidence() {
 #[test]
 fn platform_flags_are_refused_unless_allowed() {
     let e = verify_tdx_quote(&quote(), &collateral(), &TeePolicy::default(), NOW).unwrap_err();
-    assert!(e.to_string().contains("Dynamic platform is not allowed"), "{e}");
-    assert!(e.to_string().contains("--tdx-allow dynamic-platform"), "{e}");
+    assert!(
+        e.to_string().contains("Dynamic platform is not allowed"),
+        "{e}"
+    );
+    assert!(
+        e.to_string().contains("--tdx-allow dynamic-platform"),
+        "{e}"
+    );
     let mut p = policy();
     p.tdx_allowed_platform_flags.push("turbo".into());
     let e = verify_tdx_quote(&quote(), &collateral(), &p, NOW).unwrap_err();
-    assert!(e.to_string().contains("unknown TDX platform flag \"turbo\""), "{e}");
+    assert!(
+        e.to_string()
+            .contains("unknown TDX platform flag \"turbo\""),
+        "{e}"
+    );
 }
 
 #[test]
@@ -174,7 +197,11 @@ fn tcb_status_policy_names_unknown_statuses() {
     verify_tdx_quote(&quote(), &collateral(), &p, NOW).unwrap();
     p.tdx_extra_tcb_statuses = vec!["Whatever".into()];
     let e = verify_tdx_quote(&quote(), &collateral(), &p, NOW).unwrap_err();
-    assert!(e.to_string().contains("unknown TDX TCB status \"Whatever\""), "{e}");
+    assert!(
+        e.to_string()
+            .contains("unknown TDX TCB status \"Whatever\""),
+        "{e}"
+    );
 }
 
 #[test]
@@ -206,18 +233,36 @@ fn report_data_must_bind_the_envelope() {
     // so as bundle evidence it is rejected after its signatures and collateral verified.
     let e = verify_tdx_evidence(&entry(), &envelope(), &policy(), NOW).unwrap_err();
     assert!(
-        matches!(e, EvidenceError::ReportDataMismatch { kind: "tdx-quote", .. }),
+        matches!(
+            e,
+            EvidenceError::ReportDataMismatch {
+                kind: "tdx-quote",
+                ..
+            }
+        ),
         "{e}"
     );
-    assert!(e.to_string().contains("the report belongs to another build"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("the report belongs to another build"),
+        "{e}"
+    );
 }
 
 #[test]
 fn malformed_entries_name_the_field() {
     let env = envelope();
     let cases: [(&str, Box<dyn Fn(&mut Value)>, &str); 5] = [
-        ("quote", Box::new(|v| v["quote"] = json!("%%")), "field `quote`: not base64"),
-        ("extra", Box::new(|v| v["extra"] = json!(1)), "unknown field `extra`"),
+        (
+            "quote",
+            Box::new(|v| v["quote"] = json!("%%")),
+            "field `quote`: not base64",
+        ),
+        (
+            "extra",
+            Box::new(|v| v["extra"] = json!(1)),
+            "unknown field `extra`",
+        ),
         (
             "collateral",
             Box::new(|v| {
@@ -230,7 +275,11 @@ fn malformed_entries_name_the_field() {
             Box::new(|v| v["collateral"]["tcb_info"] = json!(7)),
             "collateral.tcb_info",
         ),
-        ("kind", Box::new(|v| v["kind"] = json!("sev-snp")), "field `kind`"),
+        (
+            "kind",
+            Box::new(|v| v["kind"] = json!("sev-snp")),
+            "field `kind`",
+        ),
     ];
     for (name, mutate, want) in cases {
         let mut v = entry();

@@ -17,7 +17,11 @@ fn read(n: &str) -> Vec<u8> {
 
 fn policy() -> TeePolicy {
     TeePolicy {
-        tdx_allowed_platform_flags: vec!["dynamic-platform".into(), "cached-keys".into(), "smt".into()],
+        tdx_allowed_platform_flags: vec![
+            "dynamic-platform".into(),
+            "cached-keys".into(),
+            "smt".into(),
+        ],
         ..Default::default()
     }
 }

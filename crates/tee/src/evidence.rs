@@ -21,7 +21,9 @@ pub fn snp(report: &[u8], vcek_der: &[u8]) -> Value {
 /// `qe_identity`, `qe_identity_signature`).
 pub fn tdx(quote: &[u8], collateral: Value) -> Result<Value, TeeError> {
     if !collateral.is_object() {
-        return Err(TeeError::Report("TDX collateral is not a JSON object".into()));
+        return Err(TeeError::Report(
+            "TDX collateral is not a JSON object".into(),
+        ));
     }
     Ok(json!({"kind": "tdx-quote", "quote": b64(quote), "collateral": collateral}))
 }

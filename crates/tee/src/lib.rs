@@ -92,7 +92,10 @@ impl<S: ReportSource> BuildAttester for TeeAttester<S> {
         Ok(())
     }
 
-    fn finish(&mut self, envelope_pae_sha256: [u8; 32]) -> Result<serde_json::Value, AttesterError> {
+    fn finish(
+        &mut self,
+        envelope_pae_sha256: [u8; 32],
+    ) -> Result<serde_json::Value, AttesterError> {
         if self.measured != EXPECTED {
             return Err(format!(
                 "refusing to attest an incomplete build: measured {:?}, expected {:?}",
@@ -100,7 +103,9 @@ impl<S: ReportSource> BuildAttester for TeeAttester<S> {
             )
             .into());
         }
-        let entry = self.source.evidence(&report_data_for(&envelope_pae_sha256))?;
+        let entry = self
+            .source
+            .evidence(&report_data_for(&envelope_pae_sha256))?;
         self.begun = false;
         Ok(entry)
     }

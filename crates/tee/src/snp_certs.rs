@@ -11,13 +11,11 @@ use crate::TeeError;
 
 /// GUID of the VCEK entry: 63da758d-e664-4564-adc5-f4b93be8accd.
 pub const VCEK_GUID: [u8; 16] = [
-    0x63, 0xda, 0x75, 0x8d, 0xe6, 0x64, 0x45, 0x64, 0xad, 0xc5, 0xf4, 0xb9, 0x3b, 0xe8, 0xac,
-    0xcd,
+    0x63, 0xda, 0x75, 0x8d, 0xe6, 0x64, 0x45, 0x64, 0xad, 0xc5, 0xf4, 0xb9, 0x3b, 0xe8, 0xac, 0xcd,
 ];
 /// GUID of the VLEK entry: a8074bc2-a25a-483e-aae6-39c045a0b8a1.
 pub const VLEK_GUID: [u8; 16] = [
-    0xa8, 0x07, 0x4b, 0xc2, 0xa2, 0x5a, 0x48, 0x3e, 0xaa, 0xe6, 0x39, 0xc0, 0x45, 0xa0, 0xb8,
-    0xa1,
+    0xa8, 0x07, 0x4b, 0xc2, 0xa2, 0x5a, 0x48, 0x3e, 0xaa, 0xe6, 0x39, 0xc0, 0x45, 0xa0, 0xb8, 0xa1,
 ];
 const ENTRY_LEN: usize = 24;
 /// More entries than any platform writes (ARK, ASK, VCEK/VLEK, CRL, a few OEM ones).
@@ -45,9 +43,11 @@ pub fn parse(table: &[u8]) -> Result<Vec<CertEntry<'_>>, TeeError> {
             return Err(bad(format!("more than {MAX_ENTRIES} entries")));
         }
         let at = i * ENTRY_LEN;
-        let entry = table
-            .get(at..at + ENTRY_LEN)
-            .ok_or_else(|| bad(format!("entry {i} runs past the end (no terminating entry)")))?;
+        let entry = table.get(at..at + ENTRY_LEN).ok_or_else(|| {
+            bad(format!(
+                "entry {i} runs past the end (no terminating entry)"
+            ))
+        })?;
         if entry.iter().all(|b| *b == 0) {
             break;
         }
@@ -115,7 +115,9 @@ mod tests {
 
     #[test]
     fn names_what_is_missing() {
-        let e = vcek(&table(&[(VLEK_GUID, b"vlek")])).unwrap_err().to_string();
+        let e = vcek(&table(&[(VLEK_GUID, b"vlek")]))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("signed with a VLEK"), "{e}");
         let e = vcek(&table(&[(ARK, b"ark")])).unwrap_err().to_string();
         assert!(e.contains("no VCEK"), "{e}");

@@ -67,9 +67,10 @@ impl ConfigfsTsm {
                 )
             })?;
             let bytes = fs::read(path).map_err(io(format!("reading {}", path.display())))?;
-            me.tdx_collateral = Some(serde_json::from_slice(&bytes).map_err(|e| {
-                TeeError::Report(format!("{}: not JSON: {e}", path.display()))
-            })?);
+            me.tdx_collateral = Some(
+                serde_json::from_slice(&bytes)
+                    .map_err(|e| TeeError::Report(format!("{}: not JSON: {e}", path.display())))?,
+            );
         }
         Ok(me)
     }
@@ -80,7 +81,8 @@ impl ConfigfsTsm {
     }
 
     fn read(&self, name: &str) -> Result<Vec<u8>, TeeError> {
-        fs::read(self.dir.join(name)).map_err(io(format!("reading {}", self.dir.join(name).display())))
+        fs::read(self.dir.join(name))
+            .map_err(io(format!("reading {}", self.dir.join(name).display())))
     }
 
     fn generation(&self) -> Result<u64, TeeError> {
@@ -122,7 +124,9 @@ impl ReportSource for ConfigfsTsm {
         match (self.provider, aux, &self.tdx_collateral) {
             (Provider::SevGuest, Some(aux), _) => Ok(evidence::snp(&out, snp_certs::vcek(&aux)?)),
             (Provider::TdxGuest, _, Some(collateral)) => evidence::tdx(&out, collateral.clone()),
-            _ => Err(TeeError::Report("configfs-tsm: inconsistent provider state".into())),
+            _ => Err(TeeError::Report(
+                "configfs-tsm: inconsistent provider state".into(),
+            )),
         }
     }
 }

@@ -72,7 +72,8 @@ fn a_tee_attested_build_verifies_and_every_break_fails() {
     let mut attester = TeeAttester::new(SyntheticNsm(&nitro));
     let r = cairn_build::build(&e.req, &k, Some(&mut attester), &mut cairn_build::Quiet)
         .unwrap_or_else(|err| panic!("{err}\n{}", log(&e.req)));
-    let bundle = Bundle::parse(&std::fs::read(&r.bundle_path).unwrap(), &Limits::default()).unwrap();
+    let bundle =
+        Bundle::parse(&std::fs::read(&r.bundle_path).unwrap(), &Limits::default()).unwrap();
     let att = &bundle.attestations[0];
     assert_eq!(att.evidence.len(), 1);
     assert_eq!(att.evidence[0]["kind"], "nitro-attestation");
@@ -97,12 +98,19 @@ fn a_tee_attested_build_verifies_and_every_break_fails() {
     assert!(ok.verified, "{}", failure(&ok));
     assert_eq!(ok.hardware_evidence.len(), 1);
     assert_eq!(ok.hardware_evidence[0].kind, "nitro-attestation");
-    assert_eq!(ok.hardware_evidence[0].detail["pcrs"]["0"], hex::encode(PCR0));
+    assert_eq!(
+        ok.hardware_evidence[0].detail["pcrs"]["0"],
+        hex::encode(PCR0)
+    );
 
     // The synthetic root is not AWS's: untrusted by default.
     let r = verify_bundle(&bundle, &artifact, &k, TeePolicy::default(), vec![]);
     assert!(!r.verified);
-    assert!(failure(&r).contains("is not a trusted root"), "{}", failure(&r));
+    assert!(
+        failure(&r).contains("is not a trusted root"),
+        "{}",
+        failure(&r)
+    );
 
     // Another launch measurement is refused, naming PCR0.
     let mut other = trusting();
@@ -118,7 +126,11 @@ fn a_tee_attested_build_verifies_and_every_break_fails() {
     stripped.attestations[0].evidence.clear();
     let r = verify_bundle(&stripped, &artifact, &k, trusting(), vec![]);
     assert!(!r.verified);
-    assert!(failure(&r).contains("evidence was stripped"), "{}", failure(&r));
+    assert!(
+        failure(&r).contains("evidence was stripped"),
+        "{}",
+        failure(&r)
+    );
 
     // Evidence from another build (a document over other report data).
     let mut replayed = bundle.clone();
@@ -135,7 +147,11 @@ fn a_tee_attested_build_verifies_and_every_break_fails() {
     // A TPM requirement is not met by TEE evidence.
     let r = verify_bundle(&bundle, &artifact, &k, trusting(), vec!["tpm2-quote"]);
     assert!(!r.verified);
-    assert!(failure(&r).contains("policy requires `tpm2-quote`"), "{}", failure(&r));
+    assert!(
+        failure(&r).contains("policy requires `tpm2-quote`"),
+        "{}",
+        failure(&r)
+    );
 }
 
 #[test]
@@ -143,7 +159,10 @@ fn the_attester_refuses_an_incomplete_build() {
     use cairn_build::{BuildAttester, MeasurementKind};
     let nitro = SyntheticNitro::new();
     let mut a = TeeAttester::new(SyntheticNsm(&nitro));
-    assert!(a.measure(MeasurementKind::Outputs, [0; 32]).is_err(), "before begin");
+    assert!(
+        a.measure(MeasurementKind::Outputs, [0; 32]).is_err(),
+        "before begin"
+    );
     a.begin().unwrap();
     a.measure(MeasurementKind::BuilderBinary, [0; 32]).unwrap();
     let e = a.finish([1; 32]).unwrap_err().to_string();

@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use base64::Engine as _;
 use aws_nitro_enclaves_nsm_api::api::{AttestationDoc, Digest as NsmDigest};
+use base64::Engine as _;
 use coset::{iana, CborSerializable, CoseSign1Builder, HeaderBuilder};
 use p384::ecdsa::signature::Signer as _;
 use p384::pkcs8::DecodePrivateKey as _;
@@ -107,7 +107,11 @@ impl SyntheticNitro {
     /// COSE_Sign1 (ES384, empty external AAD) of `payload` by the signing certificate's key.
     pub fn sign(&self, payload: Vec<u8>) -> Vec<u8> {
         CoseSign1Builder::new()
-            .protected(HeaderBuilder::new().algorithm(iana::Algorithm::ES384).build())
+            .protected(
+                HeaderBuilder::new()
+                    .algorithm(iana::Algorithm::ES384)
+                    .build(),
+            )
             .payload(payload)
             .create_signature(b"", |data| {
                 let sig: p384::ecdsa::Signature = self.leaf_key.sign(data);

@@ -105,7 +105,8 @@ fn end_to_end_enroll_measure_quote_verify() {
     // and without `--require-hardware tpm`.
     let mut a = Attestation::new(env.clone());
     a.evidence.push(ev.clone());
-    let out = verify_attestation_hardware(&a, &st, &["tpm2-quote"], &hw(&host.trust), now()).unwrap();
+    let out =
+        verify_attestation_hardware(&a, &st, &["tpm2-quote"], &hw(&host.trust), now()).unwrap();
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].kind(), "tpm2-quote");
 
@@ -405,8 +406,8 @@ fn rejects_evidence_stripped_from_a_bundle() {
             .unwrap()
             .is_empty()
     );
-    let e =
-        verify_attestation_hardware(&bare, &st2, &["tpm2-quote"], &hw(&host.trust), now()).unwrap_err();
+    let e = verify_attestation_hardware(&bare, &st2, &["tpm2-quote"], &hw(&host.trust), now())
+        .unwrap_err();
     assert!(
         e.to_string()
             .contains("policy requires `tpm2-quote` evidence, but the bundle carries none"),

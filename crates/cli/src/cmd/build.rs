@@ -236,7 +236,9 @@ impl BuildTeeArgs {
                 Ok(Some(Box::new(TeeAttester::new(tsm))))
             }
             #[cfg(feature = "hw-nitro")]
-            "nitro" => Ok(Some(Box::new(TeeAttester::new(cairn_tee::nsm::Nsm::open()?)))),
+            "nitro" => Ok(Some(Box::new(TeeAttester::new(
+                cairn_tee::nsm::Nsm::open()?
+            )))),
             other => anyhow::bail!(
                 "--tee {other:?}: this cairn was built with support for: {}",
                 [

@@ -10,9 +10,7 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, Context};
 use cairn_evidence::check::HardwareEvidenceCheck;
-use cairn_evidence::hardware::{
-    kind_for_requirement, verify_attestation_hardware, HardwareTrust,
-};
+use cairn_evidence::hardware::{kind_for_requirement, verify_attestation_hardware, HardwareTrust};
 use cairn_evidence::tee::TeePolicy;
 use cairn_evidence::TpmTrust;
 use cairn_formats::bundle::BundleInput;
@@ -112,7 +110,8 @@ impl VerifyHardwareArgs {
             tee.add_launch_measurement(m)?;
         }
         for p in &self.nitro_root {
-            let bytes = std::fs::read(p).with_context(|| format!("--nitro-root {}", p.display()))?;
+            let bytes =
+                std::fs::read(p).with_context(|| format!("--nitro-root {}", p.display()))?;
             tee.add_nitro_roots_pem(&bytes)
                 .with_context(|| format!("--nitro-root {}", p.display()))?;
         }

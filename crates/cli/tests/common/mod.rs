@@ -1,7 +1,28 @@
-//! Shared by the CLI integration tests: a `cairn log serve` child process.
+//! Shared by the CLI integration tests: running `cairn` in a directory, its combined
+//! output, and a `cairn log serve` child process. Each test binary uses a subset.
+#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+/// Runs the `cairn` under test with `args` in `cwd`.
+pub fn cairn_in(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("run cairn")
+}
+
+/// stdout then stderr, for assertions on messages wherever they are printed.
+pub fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
 
 /// A running `cairn log serve`, killed when dropped. `.1` is its base URL.
 pub struct Served(pub Child, pub String);

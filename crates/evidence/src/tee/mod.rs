@@ -5,8 +5,8 @@
 //! | kind                | platform          | crate / code                         | launch measurement |
 //! |---------------------|-------------------|--------------------------------------|--------------------|
 //! | `sev-snp`           | AMD SEV-SNP       | `sev` (pure-Rust `crypto_nossl`)     | `MEASUREMENT`      |
-//! | `tdx-quote`         | Intel TDX         | `dcap-qvl` (RustCrypto, no network)  | `MRTD`             |
-//! | `nitro-attestation` | AWS Nitro Enclaves| [`nitro`] (coset + x509-parser + p384) | `PCR0`           |
+//! | `tdx-quote`         | Intel TDX         | `dcap-qvl` (ring backend, no network) | `MRTD`            |
+//! | `nitro-attestation` | AWS Nitro Enclaves| [`nitro`] (coset + x509-parser + aws-lc-rs) | `PCR0`      |
 //!
 //! Producing these reports needs the hardware; the producers live in `cairn-tee` behind
 //! cargo features and are untested without it. The verifiers here are tested against
@@ -119,14 +119,19 @@ impl TeePolicy {
 
     /// Trusts every certificate in a PEM file as a Nitro root (by SHA-256 of its DER).
     pub fn add_nitro_roots_pem(&mut self, pem: &[u8]) -> Result<usize, EvidenceError> {
-        let items = ::pem::parse_many(pem)
-            .map_err(|e| EvidenceError::Policy(format!("not PEM: {e}")))?;
+        let items =
+            ::pem::parse_many(pem).map_err(|e| EvidenceError::Policy(format!("not PEM: {e}")))?;
         let certs: Vec<_> = items.iter().filter(|p| p.tag() == "CERTIFICATE").collect();
         if certs.is_empty() {
-            return Err(EvidenceError::Policy("no PEM certificate in the file".into()));
+            return Err(EvidenceError::Policy(
+                "no PEM certificate in the file".into(),
+            ));
         }
-        self.nitro_roots
-            .extend(certs.iter().map(|c| crate::tpm::structures::sha256(&[c.contents()])));
+        self.nitro_roots.extend(
+            certs
+                .iter()
+                .map(|c| crate::tpm::structures::sha256(&[c.contents()])),
+        );
         Ok(certs.len())
     }
 
@@ -144,7 +149,11 @@ impl TeePolicy {
                     reason: format!(
                         "{field} {} is not an accepted launch measurement ({})",
                         hex::encode(found),
-                        allowed.iter().map(hex::encode).collect::<Vec<_>>().join(", ")
+                        allowed
+                            .iter()
+                            .map(hex::encode)
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 })
             }
@@ -154,7 +163,10 @@ impl TeePolicy {
 }
 
 /// Decodes a required base64 field of an evidence entry.
-#[cfg_attr(not(any(feature = "snp", feature = "tdx", feature = "nitro")), allow(dead_code))]
+#[cfg_attr(
+    not(any(feature = "snp", feature = "tdx", feature = "nitro")),
+    allow(dead_code)
+)]
 pub(crate) fn b64_field(
     what: &'static str,
     field: &str,
@@ -166,7 +178,10 @@ pub(crate) fn b64_field(
 }
 
 /// Parses an evidence entry into its typed form, naming the field that failed.
-#[cfg_attr(not(any(feature = "snp", feature = "tdx", feature = "nitro")), allow(dead_code))]
+#[cfg_attr(
+    not(any(feature = "snp", feature = "tdx", feature = "nitro")),
+    allow(dead_code)
+)]
 pub(crate) fn parse_entry<T: serde::de::DeserializeOwned>(
     what: &'static str,
     expected_kind: &str,
@@ -216,7 +231,10 @@ mod tests {
         for i in [0, 31, 32, 63] {
             let mut bad = rd;
             bad[i] ^= 1;
-            assert!(check_report_data("tdx-quote", &bad, &env).is_err(), "byte {i}");
+            assert!(
+                check_report_data("tdx-quote", &bad, &env).is_err(),
+                "byte {i}"
+            );
         }
         assert!(check_report_data("tdx-quote", &rd[..32], &env).is_err());
     }
@@ -235,7 +253,10 @@ mod tests {
             .check_launch_measurement("sev-snp", "MEASUREMENT", &[0; 48])
             .unwrap_err()
             .to_string();
-        assert!(e.contains("MEASUREMENT 0000") && e.contains("not an accepted"), "{e}");
+        assert!(
+            e.contains("MEASUREMENT 0000") && e.contains("not an accepted"),
+            "{e}"
+        );
         for bad in ["snp", "snp:zz", "snp:abcd", "tpm:00", "sgx:00"] {
             assert!(p.add_launch_measurement(bad).is_err(), "{bad}");
         }

@@ -6,8 +6,8 @@
 //! so it cannot verify against any other anchor (a test chain, a private deployment),
 //! and it drops all-zero PCRs from its output, which hides a debug-mode enclave. The
 //! parsing here is still crates (`coset` for COSE, AWS's `aws-nitro-enclaves-nsm-api` for
-//! the document, `x509-parser` for the chain, `p384` for ES384); only the chain walk
-//! is ours. `nitro_attest` serves as a second oracle on AWS's real sample in the tests.
+//! the document, `x509-parser` for the certificates, `aws-lc-rs` for ECDSA P-384); only
+//! the chain walk is ours. `nitro_attest` serves as a second oracle on AWS's real sample in the tests.
 //!
 //! Checks: the document decodes (size-limited, no trailing data), alg ES384, the first
 //! `cabundle` certificate is a trusted root by SHA-256 fingerprint, each next one is
@@ -18,13 +18,12 @@
 
 use std::collections::BTreeMap;
 
+use ::time::OffsetDateTime;
 use aws_nitro_enclaves_nsm_api::api::{AttestationDoc, Digest as NsmDigest};
 use cairn_formats::Envelope;
 use coset::{iana, CborSerializable, CoseSign1};
-use p384::ecdsa::signature::Verifier as _;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use ::time::OffsetDateTime;
 use x509_parser::prelude::*;
 
 use super::TeePolicy;
@@ -37,9 +36,8 @@ pub const MAX_DOCUMENT_LEN: usize = 32 * 1024;
 const MAX_CABUNDLE: usize = 8;
 
 /// SHA-256 of the AWS Nitro Enclaves Root-G1 certificate (DER), as AWS publishes it.
-pub const AWS_NITRO_ROOT_G1_SHA256: [u8; 32] = hex_literal(
-    "641a0321a3e244efe456463195d606317ed7cdcc3c1756e09893f3c68f79bb5b",
-);
+pub const AWS_NITRO_ROOT_G1_SHA256: [u8; 32] =
+    hex_literal("641a0321a3e244efe456463195d606317ed7cdcc3c1756e09893f3c68f79bb5b");
 
 const fn hex_literal(s: &str) -> [u8; 32] {
     const fn nibble(c: u8) -> u8 {
@@ -141,14 +139,22 @@ impl ChainCert<'_> {
                 parent.x509.subject()
             )));
         }
-        self.x509
-            .verify_signature(Some(parent.x509.public_key()))
-            .map_err(|e| {
-                err(format!(
-                    "{}: signature does not verify with the key of {}: {e}",
-                    self.what, parent.what
-                ))
-            })
+        // aws-lc-rs rather than x509-parser's ring backend: P-384 verification is most of
+        // the cost of a document (five signatures), and aws-lc is ~2x faster here.
+        let key = aws_lc_rs::signature::UnparsedPublicKey::new(
+            &aws_lc_rs::signature::ECDSA_P384_SHA384_ASN1,
+            &parent.x509.public_key().subject_public_key.data,
+        );
+        key.verify(
+            self.x509.tbs_certificate.as_ref(),
+            &self.x509.signature_value.data,
+        )
+        .map_err(|_| {
+            err(format!(
+                "{}: signature does not verify with the key of {}",
+                self.what, parent.what
+            ))
+        })
     }
 
     fn check_is_ca(&self) -> Result<(), EvidenceError> {
@@ -181,11 +187,7 @@ pub fn verify_nitro_document(
         .map_err(|e| err(format!("not a COSE_Sign1 structure: {e:?}")))?;
     match &cose.protected.header.alg {
         Some(coset::Algorithm::Assigned(iana::Algorithm::ES384)) => {}
-        other => {
-            return Err(err(format!(
-                "COSE algorithm {other:?} is not ES384"
-            )))
-        }
+        other => return Err(err(format!("COSE algorithm {other:?} is not ES384"))),
     }
     let payload = cose
         .payload
@@ -203,7 +205,11 @@ pub fn verify_nitro_document(
     // The chain: cabundle[0] is the root, pinned by fingerprint; each later certificate
     // is signed by the one before it; the signing certificate comes last.
     let default_roots = [AWS_NITRO_ROOT_G1_SHA256];
-    let roots = if roots.is_empty() { &default_roots[..] } else { roots };
+    let roots = if roots.is_empty() {
+        &default_roots[..]
+    } else {
+        roots
+    };
     let root_fp = sha256(&doc.cabundle[0]);
     if !roots.contains(&root_fp) {
         return Err(err(format!(
@@ -216,9 +222,12 @@ pub fn verify_nitro_document(
     for (i, der) in doc.cabundle.iter().enumerate() {
         chain.push(parse_cert(der, format!("cabundle[{i}]"))?);
     }
-    chain.push(parse_cert(&doc.certificate, "the signing certificate".into())?);
+    chain.push(parse_cert(
+        &doc.certificate,
+        "the signing certificate".into(),
+    )?);
+    // The root is pinned by fingerprint: its self-signature adds nothing.
     let root = &chain[0];
-    root.check_signed_by(root)?;
     for (i, c) in chain.iter().enumerate() {
         c.check_time(now)?;
         if i + 1 < chain.len() {
@@ -231,22 +240,23 @@ pub fn verify_nitro_document(
 
     // The COSE signature, by the signing certificate's P-384 key (r ‖ s, 96 bytes).
     let leaf = &chain[chain.len() - 1];
-    let key = p384::ecdsa::VerifyingKey::from_sec1_bytes(
+    let key = aws_lc_rs::signature::UnparsedPublicKey::new(
+        &aws_lc_rs::signature::ECDSA_P384_SHA384_FIXED,
         &leaf.x509.public_key().subject_public_key.data,
-    )
-    .map_err(|_| err("the signing certificate's key is not a P-384 public key"))?;
+    );
     cose.verify_signature(b"", |sig, data| {
-        let sig = p384::ecdsa::Signature::from_slice(sig)
-            .map_err(|_| err(format!("COSE signature is {} bytes, not 96", sig.len())))?;
-        key.verify(data, &sig)
+        if sig.len() != 96 {
+            return Err(err(format!(
+                "COSE signature is {} bytes, not 96",
+                sig.len()
+            )));
+        }
+        key.verify(data, sig)
             .map_err(|_| err("COSE signature does not verify with the signing certificate"))
     })?;
 
     if doc.digest != NsmDigest::SHA384 {
-        return Err(err(format!(
-            "PCR digest {:?} is not SHA384",
-            doc.digest
-        )));
+        return Err(err(format!("PCR digest {:?} is not SHA384", doc.digest)));
     }
     let mut pcrs = BTreeMap::new();
     for (idx, value) in &doc.pcrs {
@@ -287,15 +297,24 @@ pub fn verify_nitro_evidence(
     now: OffsetDateTime,
 ) -> Result<VerifiedNitro, EvidenceError> {
     let what = "nitro-attestation evidence";
-    let ev: NitroEvidence = super::parse_entry(what, NITRO_KIND, |e: &NitroEvidence| &e.kind, evidence)?;
+    let ev: NitroEvidence =
+        super::parse_entry(what, NITRO_KIND, |e: &NitroEvidence| &e.kind, evidence)?;
     let document = super::b64_field(what, "document", &ev.document)?;
     let v = verify_nitro_document(&document, &policy.nitro_roots, now)?;
     let user_data = v
         .user_data
         .as_deref()
         .ok_or_else(|| err("the document has no user_data: it binds no build"))?;
-    super::check_report_data(NITRO_KIND, &hex::decode(user_data).unwrap_or_default(), envelope)?;
-    let pcr0 = v.pcrs.get(&0).and_then(|h| hex::decode(h).ok()).unwrap_or_default();
+    super::check_report_data(
+        NITRO_KIND,
+        &hex::decode(user_data).unwrap_or_default(),
+        envelope,
+    )?;
+    let pcr0 = v
+        .pcrs
+        .get(&0)
+        .and_then(|h| hex::decode(h).ok())
+        .unwrap_or_default();
     policy.check_launch_measurement(NITRO_KIND, "PCR0", &pcr0)?;
     Ok(v)
 }

@@ -6,7 +6,7 @@ use ::time::OffsetDateTime;
 use cairn_formats::Envelope;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sev::certs::snp::{builtin, ca, Certificate, Chain, Verifiable};
+use sev::certs::snp::{builtin, ca, Certificate, Verifiable};
 use sev::firmware::guest::AttestationReport;
 use sev::parser::ByteParser;
 use x509_parser::prelude::*;
@@ -67,6 +67,72 @@ fn check_validity(der: &[u8], what: &str, now: OffsetDateTime) -> Result<(), Evi
 
 type Roots = fn() -> std::io::Result<Certificate>;
 
+/// One AMD product line's built-in ARK and ASK, with their DER.
+struct ProductRoots {
+    name: &'static str,
+    ask: Certificate,
+    ark_der: Vec<u8>,
+    ask_der: Vec<u8>,
+    /// Subject of the ASK: the issuer of every VCEK it signs.
+    ask_subject: String,
+}
+
+const PRODUCTS: [(&str, Roots, Roots); 3] = [
+    ("milan", builtin::milan::ark, builtin::milan::ask),
+    ("genoa", builtin::genoa::ark, builtin::genoa::ask),
+    ("turin", builtin::turin::ark, builtin::turin::ask),
+];
+
+/// AMD's built-in ARK → ASK pair of product `i`, checked once per process (lazily, so a
+/// Milan report pays only for Milan's pair): the ARK is self-signed, signs the ASK, and
+/// ARK-Milan is the pinned certificate. They never change, so checking them per report
+/// (as `sev`'s `Chain` does, twice) would only repeat RSA-4096 verifications.
+fn product_roots(i: usize) -> Result<&'static ProductRoots, EvidenceError> {
+    type Slot = std::sync::OnceLock<Result<ProductRoots, String>>;
+    static ROOTS: [Slot; 3] = [Slot::new(), Slot::new(), Slot::new()];
+    let (name, ark, ask) = PRODUCTS[i];
+    ROOTS[i]
+        .get_or_init(|| {
+            let (ark, ask) = (
+                ark().map_err(|e| format!("built-in {name} ARK: {e}"))?,
+                ask().map_err(|e| format!("built-in {name} ASK: {e}"))?,
+            );
+            ca::Chain {
+                ark: ark.clone(),
+                ask: ask.clone(),
+            }
+            .verify()
+            .map_err(|e| format!("built-in {name} ARK/ASK do not verify: {e}"))?;
+            let ark_der = ark.to_der().map_err(|e| format!("{name} ARK: {e}"))?;
+            let ask_der = ask.to_der().map_err(|e| format!("{name} ASK: {e}"))?;
+            if name == "milan"
+                && hex::encode(crate::tpm::structures::sha256(&[&ark_der])) != ARK_MILAN_SHA256
+            {
+                return Err("the built-in ARK-Milan is not the pinned certificate".into());
+            }
+            let ask_subject = X509Certificate::from_der(&ask_der)
+                .map(|(_, c)| c.subject().to_string())
+                .map_err(|e| format!("{name} ASK: {e}"))?;
+            Ok(ProductRoots {
+                name,
+                ask,
+                ark_der,
+                ask_der,
+                ask_subject,
+            })
+        })
+        .as_ref()
+        .map_err(|e| err(e.clone()))
+}
+
+/// The subject of a product's ASK without verifying anything (to pick the product).
+fn ask_subject_of(i: usize) -> Option<String> {
+    let der = (PRODUCTS[i].2)().ok()?.to_der().ok()?;
+    X509Certificate::from_der(&der)
+        .map(|(_, c)| c.subject().to_string())
+        .ok()
+}
+
 /// Verifies a report and its VCEK against AMD's roots at `now`. Does not look at
 /// REPORT_DATA; see [`verify_snp_evidence`] for the binding.
 pub fn verify_snp_report(
@@ -82,38 +148,19 @@ pub fn verify_snp_report(
     }
     check_validity(vcek_der, "VCEK", now)?;
     let vcek = Certificate::from_der(vcek_der).map_err(|e| err(format!("VCEK: {e}")))?;
-    let products: [(&str, Roots, Roots); 3] = [
-        ("milan", builtin::milan::ark, builtin::milan::ask),
-        ("genoa", builtin::genoa::ark, builtin::genoa::ask),
-        ("turin", builtin::turin::ark, builtin::turin::ask),
-    ];
-    let mut found = None;
-    for (name, ark, ask) in products {
-        let (ark, ask) = (
-            ark().map_err(|e| err(format!("built-in {name} ARK: {e}")))?,
-            ask().map_err(|e| err(format!("built-in {name} ASK: {e}")))?,
-        );
-        let chain = Chain {
-            ca: ca::Chain { ark, ask },
-            vek: vcek.clone(),
-        };
-        if chain.verify().is_ok() {
-            found = Some((name, chain));
-            break;
-        }
-    }
-    let (product, chain) = found
+    let issuer = X509Certificate::from_der(vcek_der)
+        .map(|(_, c)| c.issuer().to_string())
+        .unwrap_or_default();
+    // The product whose ASK issued the VCEK (by name, then by signature).
+    let product = (0..PRODUCTS.len())
+        .filter(|i| ask_subject_of(*i).as_deref() == Some(issuer.as_str()))
+        .map(product_roots)
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .find(|p| p.ask_subject == issuer && (&p.ask, &vcek).verify().is_ok())
         .ok_or_else(|| err("the VCEK does not chain to AMD's ARK/ASK for Milan, Genoa or Turin"))?;
-    for (c, what) in [(&chain.ca.ark, "ARK"), (&chain.ca.ask, "ASK")] {
-        let der = c.to_der().map_err(|e| err(format!("{what}: {e}")))?;
-        check_validity(&der, what, now)?;
-        if what == "ARK"
-            && product == "milan"
-            && hex::encode(crate::tpm::structures::sha256(&[&der])) != ARK_MILAN_SHA256
-        {
-            return Err(err("the built-in ARK-Milan is not the pinned certificate"));
-        }
-    }
+    check_validity(&product.ark_der, "ARK", now)?;
+    check_validity(&product.ask_der, "ASK", now)?;
     let parsed = AttestationReport::from_bytes(report).map_err(|e| err(format!("report: {e}")))?;
     // `sev` checks the signature over its own re-encoding of the parsed fields, which
     // drops bytes it does not model: refuse a report whose bytes do not round-trip, or a
@@ -126,7 +173,7 @@ pub fn verify_snp_report(
     {
         return Err(err(format!("byte 0x{at:03x} is not part of any field the verifier checks (reserved bytes must be zero as signed)")));
     }
-    (&chain, &parsed).verify().map_err(|e| {
+    (&vcek, &parsed).verify().map_err(|e| {
         err(format!(
             "report signature does not verify with the VCEK: {e}"
         ))
@@ -137,7 +184,7 @@ pub fn verify_snp_report(
         ));
     }
     Ok(VerifiedSnp {
-        product: product.into(),
+        product: product.name.into(),
         measurement: hex::encode(parsed.measurement),
         report_data: hex::encode(parsed.report_data),
         policy: parsed.policy.0,

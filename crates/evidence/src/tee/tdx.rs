@@ -1,4 +1,4 @@
-//! Intel TDX quotes (`dcap-qvl`, RustCrypto backend, no network): the PCK chain to
+//! Intel TDX quotes (`dcap-qvl`, ring backend, no network): the PCK chain to
 //! Intel's SGX Root CA, the QE report and attestation-key signatures, the collateral
 //! (TCB info, QE identity, CRLs, all signed and in date at `now`), the TCB status, a
 //! non-debug TD, and REPORTDATA = SHA-256(PAE) ‖ 32 zero bytes.
@@ -7,11 +7,11 @@
 //! build host fetches it once (Intel PCS or a PCCS) when it makes the quote.
 
 use cairn_formats::Envelope;
-use dcap_qvl::configs::RustCryptoConfig;
+use dcap_qvl::configs::RingConfig;
 use dcap_qvl::quote::{AuthData, Quote, Report};
-use parity_scale_codec::Encode as _;
 use dcap_qvl::verify::QuoteVerifier;
 use dcap_qvl::{QuoteCollateralV3, QuotePolicy, TcbStatus};
+use parity_scale_codec::Encode as _;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -90,11 +90,9 @@ pub(crate) fn quote_policy(policy: &TeePolicy, now: u64) -> Result<QuotePolicy, 
             "dynamic-platform" => quote_policy.allow_dynamic_platform(true),
             "cached-keys" => quote_policy.allow_cached_keys(true),
             "smt" => quote_policy.allow_smt(true),
-            other => {
-                return Err(EvidenceError::Policy(format!(
-                    "unknown TDX platform flag {other:?} (known: dynamic-platform, cached-keys, smt)"
-                )))
-            }
+            other => return Err(EvidenceError::Policy(format!(
+                "unknown TDX platform flag {other:?} (known: dynamic-platform, cached-keys, smt)"
+            ))),
         };
     }
     Ok(quote_policy)
@@ -152,7 +150,10 @@ pub fn verify_tdx_quote(
         let text = chain.strip_suffix(b"\0").unwrap_or(chain);
         let certs = pem::parse_many(text).map_err(|e| err(format!("PCK chain: {e}")))?;
         let config = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
-        let canonical: String = certs.iter().map(|c| pem::encode_config(c, config)).collect();
+        let canonical: String = certs
+            .iter()
+            .map(|c| pem::encode_config(c, config))
+            .collect();
         if canonical.as_bytes() != text {
             return Err(err(
                 "the PCK certificate chain is not canonical PEM (64-column base64, LF line ends)",
@@ -176,7 +177,7 @@ pub fn verify_tdx_quote(
     let quote_policy = quote_policy(policy, now)?;
     // dcap-qvl rejects debug TDs unless told otherwise, and service-TD-bound TDs too.
     let claims = QuoteVerifier::new(INTEL_SGX_ROOT_CA_DER.to_vec())
-        .with_config::<RustCryptoConfig>()
+        .with_config::<RingConfig>()
         .verify_with_policy(quote, collateral.clone(), now, &quote_policy)
         .map_err(|e| {
             let msg = format!("{e:#}");
@@ -229,7 +230,12 @@ pub fn verify_tdx_evidence(
     policy: &TeePolicy,
     now: OffsetDateTime,
 ) -> Result<VerifiedTdx, EvidenceError> {
-    let ev: TdxEvidence = super::parse_entry("tdx-quote evidence", TDX_KIND, |e: &TdxEvidence| &e.kind, evidence)?;
+    let ev: TdxEvidence = super::parse_entry(
+        "tdx-quote evidence",
+        TDX_KIND,
+        |e: &TdxEvidence| &e.kind,
+        evidence,
+    )?;
     let quote = super::b64_field("tdx-quote evidence", "quote", &ev.quote)?;
     let v = verify_tdx_quote(&quote, &ev.collateral, policy, now)?;
     let data = hex::decode(&v.report_data).unwrap_or_default();

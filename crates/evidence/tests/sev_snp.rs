@@ -138,3 +138,37 @@ fn report_data_must_bind_the_envelope() {
         .to_string()
         .contains("unknown field `extra`"));
 }
+
+#[test]
+fn reported_tcb_and_chip_id_must_match_the_vcek() {
+    use cairn_evidence::tee::snp::check_vcek_matches_report;
+    use sev::parser::ByteParser as _;
+    let parsed = sev::firmware::guest::AttestationReport::from_bytes(&report()).unwrap();
+    let t = &parsed.reported_tcb;
+    let reported = |micro: u8| {
+        [
+            ("bootloader", Some(t.bootloader)),
+            ("tee", Some(t.tee)),
+            ("snp", Some(t.snp)),
+            ("microcode", Some(micro)),
+            ("fmc", t.fmc),
+        ]
+    };
+    // The real pair is consistent (verify_snp_report runs this check too).
+    check_vcek_matches_report(&vcek(), &reported(t.microcode), &parsed.chip_id).unwrap();
+    // A report from another microcode level than the VCEK's.
+    let e = check_vcek_matches_report(
+        &vcek(),
+        &reported(t.microcode.wrapping_add(1)),
+        &parsed.chip_id,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("REPORTED_TCB.microcode"), "{e}");
+    // Another chip's id.
+    let mut other = parsed.chip_id;
+    other[0] ^= 1;
+    let e = check_vcek_matches_report(&vcek(), &reported(t.microcode), &other).unwrap_err();
+    assert!(e.to_string().contains("another chip"), "{e}");
+    // A masked (all-zero) chip id is not compared.
+    check_vcek_matches_report(&vcek(), &reported(t.microcode), &[0; 64]).unwrap();
+}

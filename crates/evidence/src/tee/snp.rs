@@ -133,6 +133,79 @@ fn ask_subject_of(i: usize) -> Option<String> {
         .ok()
 }
 
+/// VCEK extensions (AMD "Versioned Chip Endorsement Key (VCEK) Certificate and KDS
+/// Interface Specification"): the TCB security patch levels the key was derived for, and
+/// the chip's hardware id.
+const VCEK_TCB_OIDS: [(&str, &str); 5] = [
+    ("bootloader", "1.3.6.1.4.1.3704.1.3.1"),
+    ("tee", "1.3.6.1.4.1.3704.1.3.2"),
+    ("snp", "1.3.6.1.4.1.3704.1.3.3"),
+    ("microcode", "1.3.6.1.4.1.3704.1.3.8"),
+    ("fmc", "1.3.6.1.4.1.3704.1.3.9"),
+];
+const VCEK_HWID_OID: &str = "1.3.6.1.4.1.3704.1.4";
+
+/// AMD's consistency rule: the report's `REPORTED_TCB` must be the TCB the VCEK was
+/// issued for, and its `CHIP_ID` the VCEK's hwID (unless the guest masked the chip id,
+/// which leaves it all zero). `reported` holds (name, SPL) in [`VCEK_TCB_OIDS`] order;
+/// `None` for a field this report format does not carry (FMC before Turin).
+pub fn check_vcek_matches_report(
+    vcek_der: &[u8],
+    reported: &[(&str, Option<u8>)],
+    chip_id: &[u8; 64],
+) -> Result<(), EvidenceError> {
+    let (_, cert) = X509Certificate::from_der(vcek_der)
+        .map_err(|e| err(format!("VCEK: not a DER X.509 certificate: {e}")))?;
+    let ext = |oid: &str| {
+        cert.extensions()
+            .iter()
+            .find(|e| e.oid.to_id_string() == oid)
+            .map(|e| e.value)
+    };
+    for ((name, oid), (rname, value)) in VCEK_TCB_OIDS.iter().zip(reported) {
+        debug_assert_eq!(name, rname);
+        let in_cert = match ext(oid) {
+            Some(v) => Some(
+                x509_parser::der_parser::der::parse_der_integer(v)
+                    .ok()
+                    .and_then(|(_, i)| i.as_u32().ok())
+                    .ok_or_else(|| {
+                        err(format!(
+                            "VCEK extension {oid} ({name} SPL) is not an INTEGER"
+                        ))
+                    })?,
+            ),
+            None => None,
+        };
+        match (in_cert, value) {
+            (Some(c), Some(r)) if c != u32::from(*r) => {
+                return Err(err(format!(
+                    "REPORTED_TCB.{name} is {r}, but the VCEK was issued for {name} SPL {c}: the report and the VCEK are from different TCBs"
+                )))
+            }
+            (None, Some(_)) if *name != "fmc" => {
+                return Err(err(format!("VCEK has no {name} SPL extension ({oid})")))
+            }
+            _ => {}
+        }
+    }
+    if chip_id.iter().any(|b| *b != 0) {
+        let hwid = ext(VCEK_HWID_OID)
+            .ok_or_else(|| err(format!("VCEK has no hwID extension ({VCEK_HWID_OID})")))?;
+        // An OCTET STRING, or (some AMD certificates) the raw 64 bytes.
+        let hwid = x509_parser::der_parser::der::parse_der_octetstring(hwid)
+            .ok()
+            .and_then(|(_, o)| o.as_slice().ok().map(<[u8]>::to_vec))
+            .unwrap_or_else(|| hwid.to_vec());
+        if hwid != chip_id {
+            return Err(err(
+                "CHIP_ID does not equal the VCEK's hwID: the VCEK belongs to another chip",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Verifies a report and its VCEK against AMD's roots at `now`. Does not look at
 /// REPORT_DATA; see [`verify_snp_evidence`] for the binding.
 pub fn verify_snp_report(
@@ -183,6 +256,18 @@ pub fn verify_snp_report(
             "guest policy allows debugging (policy bit 19): its memory is readable by the host",
         ));
     }
+    let t = &parsed.reported_tcb;
+    check_vcek_matches_report(
+        vcek_der,
+        &[
+            ("bootloader", Some(t.bootloader)),
+            ("tee", Some(t.tee)),
+            ("snp", Some(t.snp)),
+            ("microcode", Some(t.microcode)),
+            ("fmc", t.fmc),
+        ],
+        &parsed.chip_id,
+    )?;
     Ok(VerifiedSnp {
         product: product.name.into(),
         measurement: hex::encode(parsed.measurement),

@@ -90,9 +90,11 @@ pub(crate) fn quote_policy(policy: &TeePolicy, now: u64) -> Result<QuotePolicy, 
             "dynamic-platform" => quote_policy.allow_dynamic_platform(true),
             "cached-keys" => quote_policy.allow_cached_keys(true),
             "smt" => quote_policy.allow_smt(true),
-            other => return Err(EvidenceError::Policy(format!(
+            other => {
+                return Err(EvidenceError::Policy(format!(
                 "unknown TDX platform flag {other:?} (known: dynamic-platform, cached-keys, smt)"
-            ))),
+            )))
+            }
         };
     }
     Ok(quote_policy)

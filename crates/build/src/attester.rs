@@ -40,6 +40,15 @@ impl fmt::Display for MeasurementKind {
     }
 }
 
+/// A DSSE signature made by an attester's hardware-resident key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvelopeSignature {
+    /// cairn key id: SHA-256 of the key's SPKI DER, hex.
+    pub keyid: String,
+    /// The signature bytes as DSSE carries them (ASN.1 DER for ECDSA).
+    pub sig: Vec<u8>,
+}
+
 /// Error type of an attester: a message that names what failed.
 pub type AttesterError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -54,6 +63,14 @@ pub trait BuildAttester {
     fn begin(&mut self) -> Result<(), AttesterError>;
     /// One measurement (e.g. extend PCR 23 and append to the event log).
     fn measure(&mut self, kind: MeasurementKind, digest: [u8; 32]) -> Result<(), AttesterError>;
+    /// After the builder key signed: an additional DSSE signature over `pae` by a key the
+    /// hardware holds, if the attester has one. The default has none.
+    fn envelope_signature(
+        &mut self,
+        _pae: &[u8],
+    ) -> Result<Option<EnvelopeSignature>, AttesterError> {
+        Ok(None)
+    }
     /// After signing: evidence over `envelope_pae_sha256` = SHA-256(PAE(payloadType,
     /// payload)) of the envelope (e.g. a quote with that extraData). Returns one bundle
     /// evidence entry: a JSON object with a string `kind`.

@@ -541,8 +541,22 @@ pub fn build(
             hash::sha256(&serde_json::to_vec(&subjects).unwrap_or_default()),
         )?;
     }
-    let envelope = cairn_sign::dsse::sign_envelope(IN_TOTO_PAYLOAD_TYPE, &payload, &[key])
+    let mut envelope = cairn_sign::dsse::sign_envelope(IN_TOTO_PAYLOAD_TYPE, &payload, &[key])
         .map_err(|e| BuildError::Signing(e.to_string()))?;
+    // A hardware-resident key may sign too (e.g. a TPM key certified by the AK); the
+    // evidence from `finish` then vouches for it.
+    if let Some(a) = attester.as_deref_mut() {
+        if let Some(sig) = a
+            .envelope_signature(&pae(&envelope.payload_type, &envelope.payload))
+            .map_err(|e| BuildError::Attester(format!("envelope signature: {e}")))?
+        {
+            envelope.signatures.push(cairn_formats::dsse::Signature {
+                keyid: Some(sig.keyid),
+                sig: sig.sig,
+                cert: None,
+            });
+        }
+    }
     let mut att = Attestation::new(envelope.clone());
     if let Some(a) = attester {
         let ev = a

@@ -24,7 +24,7 @@ pub mod outputs;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 
-pub use attester::{AttesterError, BuildAttester, MeasurementKind};
+pub use attester::{AttesterError, BuildAttester, EnvelopeSignature, MeasurementKind};
 pub use error::{BuildError, DependencyError};
 pub use provenance::BUILD_TYPE;
 

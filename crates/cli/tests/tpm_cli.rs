@@ -76,7 +76,7 @@ fn enroll_then_verify_through_the_cli() {
 
     // A build's evidence, made through the library as `cairn build --tpm` does.
     let builder = PrivateKey::from_pem_file(&d.join("builder.key")).unwrap();
-    let (env, st) = signed_provenance(&builder, &"aa".repeat(32));
+    let (mut env, st) = signed_provenance(&builder, &"aa".repeat(32));
     let host = cairn_tpm::HostFile::read(&d.join("host.json")).unwrap();
     let mut att =
         cairn_tpm::TpmBuildAttester::open(&tpm.tcti(), &host, cairn_tpm::PcrSpec::default())
@@ -84,6 +84,16 @@ fn enroll_then_verify_through_the_cli() {
     att.begin().unwrap();
     att.measure_all(&cairn_evidence::BuildMeasurements::from_statement(&st).unwrap())
         .unwrap();
+    // As `cairn build --tpm`: the host's TPM-resident key signs the envelope too.
+    let (keyid, sig) = att
+        .sign_envelope(&env.pae())
+        .unwrap()
+        .expect("enrolled with a signing key");
+    env.signatures.push(cairn_formats::dsse::Signature {
+        keyid: Some(keyid),
+        sig,
+        cert: None,
+    });
     let pae = cairn_sign::digest::sha256(&env.pae());
     let ev = att.finish(&pae).unwrap();
     drop(att);
@@ -123,6 +133,28 @@ fn enroll_then_verify_through_the_cli() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["hardwareEvidence"][0]["kind"], "tpm2-quote");
     assert_eq!(report["hardwareEvidence"][0]["detail"]["hostId"], "ci-1");
+    // Enrollment wrote the TPM-resident signing key's public half; it alone satisfies
+    // the signature check, and the evidence says the TPM certified it for this build.
+    assert!(d.join("host.signing.pub").exists());
+    let mut args = vec![
+        "verify",
+        artifact.as_str(),
+        "--bundle",
+        "b.json",
+        "--key",
+        "host.signing.pub",
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(&tpm_flags);
+    let out = cairn(&args, d);
+    assert!(out.status.success(), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tpm_key = cairn_sign::PublicKey::from_pem_file(&d.join("host.signing.pub")).unwrap();
+    assert_eq!(
+        report["hardwareEvidence"][0]["detail"]["certifiedKey"]["keyId"],
+        tpm_key.key_id()
+    );
 
     // Stripped evidence fails, with and without --require-hardware (the provenance claims it).
     let out = verify("stripped.json", &tpm_flags);

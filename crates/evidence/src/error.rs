@@ -82,6 +82,8 @@ pub enum EvidenceError {
     ClockNotSafe,
     #[error("provenance: {0}")]
     Provenance(String),
+    #[error("certified signing key: {0}")]
+    CertifiedKey(String),
     #[error("hardware evidence: {0}")]
     Hardware(String),
     #[error("credential: {0}")]

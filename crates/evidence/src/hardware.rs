@@ -101,12 +101,16 @@ impl VerifiedHardware {
     pub fn summary(&self) -> String {
         match self {
             VerifiedHardware::Tpm(t) => format!(
-                "{} quote from host {:?} (AK {}, EK root {}, PCR 23 {})",
+                "{} quote from host {:?} (AK {}, EK root {}, PCR 23 {}){}",
                 self.kind(),
                 t.host_id,
                 t.ak_name,
                 t.manufacturer_root,
-                t.pcr23
+                t.pcr23,
+                t.certified_key
+                    .as_ref()
+                    .map(|k| format!("; envelope signed by TPM-resident key {}", k.key_id))
+                    .unwrap_or_default()
             ),
             #[cfg(feature = "snp")]
             VerifiedHardware::SevSnp(r) => format!(

@@ -9,6 +9,7 @@
 //! [`binding::AkBindingRecord::sign`]) lives here too, because it needs no TPM.
 
 pub mod binding;
+pub mod certified;
 pub mod check;
 pub mod credential;
 pub mod ekcert;

@@ -1,6 +1,7 @@
 //! The `tpm2-quote` evidence entry and its verification (the checklist in
 //! `docs/tpm.md`): AK binding → quote signature → magic/type → extraData → pcrDigest →
-//! event-log replay → measurements against the provenance → golden PCRs → clock.
+//! event-log replay → measurements against the provenance → golden PCRs → clock →
+//! the certified signing key, when present.
 
 use std::collections::BTreeMap;
 
@@ -38,6 +39,10 @@ pub struct TpmQuoteEvidence {
     pub pcrs: BTreeMap<String, BTreeMap<String, String>>,
     /// The build event log (PCR 23 extends), in order.
     pub event_log: Vec<Event>,
+    /// A TPM-resident key certified by the AK for this build, which signed the envelope
+    /// (`crate::certified`). Absent when the host has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certified_key: Option<crate::certified::CertifiedKeyEvidence>,
 }
 
 impl TpmQuoteEvidence {
@@ -121,6 +126,9 @@ pub struct VerifiedTpmEvidence {
     pub reset_count: u32,
     pub restart_count: u32,
     pub firmware_version: u64,
+    /// The TPM-resident key that also signed the envelope, when the evidence carries one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certified_key: Option<crate::certified::VerifiedCertifiedKey>,
 }
 
 fn b64(field: &str, s: &str) -> Result<Vec<u8>, EvidenceError> {
@@ -313,6 +321,13 @@ pub fn verify_tpm_evidence(
         return Err(EvidenceError::ClockNotSafe);
     }
 
+    // 9. A certified TPM-resident key that signed the envelope, if the host has one.
+    let certified_key = ev
+        .certified_key
+        .as_ref()
+        .map(|ck| crate::certified::verify_certified_key(ck, &binding.ak, envelope))
+        .transpose()?;
+
     Ok(VerifiedTpmEvidence {
         host_id: binding.record.host_id.clone(),
         ak_name: hex::encode(&binding.ak_name),
@@ -328,6 +343,7 @@ pub fn verify_tpm_evidence(
         reset_count: attest.clock_info.reset_count,
         restart_count: attest.clock_info.restart_count,
         firmware_version: attest.firmware_version,
+        certified_key,
     })
 }
 

@@ -6,18 +6,22 @@
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
+use cairn_evidence::certified::CertifiedKeyEvidence;
 use cairn_evidence::eventlog::{Event, BUILD_PCR};
 use cairn_evidence::measure::{BuildMeasurements, MeasurementKind};
 use cairn_evidence::quote::{TpmQuoteEvidence, TPM_QUOTE_KIND};
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 use tss_esapi::abstraction::pcr;
+use tss_esapi::constants::tss::{TPM2_RH_NULL, TPM2_ST_HASHCHECK};
 use tss_esapi::handles::{KeyHandle, PcrHandle};
 use tss_esapi::interface_types::algorithm::HashingAlgorithm;
+use tss_esapi::interface_types::session_handles::AuthSession;
 use tss_esapi::structures::{
     Data, Digest, DigestValues, PcrSelectionList, PcrSlot, Private, Public, SignatureScheme,
 };
 use tss_esapi::traits::{Marshall, UnMarshall};
+use tss_esapi::tss2_esys::TPMT_TK_HASHCHECK;
 use tss_esapi::Context;
 
 use crate::error::{TpmError, TssContext};
@@ -95,6 +99,32 @@ fn enrolled_ek_public(host: &HostFile) -> Result<Vec<u8>, TpmError> {
     HostFile::decode("akBinding.ekPublic", &record.ek_public)
 }
 
+/// Loads the host's signing key under the EK and computes its cairn key id.
+fn load_signing_key(
+    ctx: &mut Context,
+    ek: KeyHandle,
+    private: &str,
+    public: &str,
+) -> Result<SigningKey, TpmError> {
+    let public_bytes = HostFile::decode("signingKeyPublic", public)?;
+    let private =
+        Private::try_from(HostFile::decode("signingKeyPrivate", private)?).op("TPM2B_PRIVATE")?;
+    let tpm_public = Public::unmarshall(&public_bytes).op("TPMT_PUBLIC")?;
+    let handle = load_ak(ctx, ek, private, tpm_public)
+        .map_err(|e| TpmError::Attester(format!("cannot load the host's signing key: {e}")))?;
+    let spki =
+        cairn_evidence::certified::spki_der(&cairn_evidence::tpm::Public::parse(&public_bytes)?)?;
+    let key_id = cairn_sign::PublicKey::from_spki_der(&spki)
+        .map_err(|e| TpmError::Attester(format!("signing key: {e}")))?
+        .key_id()
+        .to_string();
+    Ok(SigningKey {
+        handle,
+        public: public_bytes,
+        key_id,
+    })
+}
+
 /// Holds the TPM for one build. Create it in the supervisor, never inside the sandbox.
 pub struct TpmBuildAttester {
     ctx: Context,
@@ -105,6 +135,15 @@ pub struct TpmBuildAttester {
     /// Selected PCR values other than 23, read at `begin`: platform PCRs do not change
     /// during a build, so `finish` needs no second read unless the quote disagrees.
     platform_pcrs: BTreeMap<u32, [u8; 32]>,
+    /// The host's certified signing key, when it has one.
+    signing_key: Option<SigningKey>,
+}
+
+/// A loaded TPM signing key: its handle, TPMT_PUBLIC bytes and cairn key id.
+struct SigningKey {
+    handle: KeyHandle,
+    public: Vec<u8>,
+    key_id: String,
 }
 
 impl TpmBuildAttester {
@@ -118,6 +157,12 @@ impl TpmBuildAttester {
         let ek_public = enrolled_ek_public(host)?;
         let (ek, transient) = ek_for(&mut ctx, &ek_public)?;
         let loaded = load_ak(&mut ctx, ek, private, public);
+        let signing = match (&host.signing_key_private, &host.signing_key_public) {
+            (Some(private), Some(public)) if loaded.is_ok() => {
+                Some(load_signing_key(&mut ctx, ek, private, public))
+            }
+            _ => None,
+        };
         if transient {
             ctx.flush_context(ek.into()).op("FlushContext(EK)")?;
         }
@@ -133,7 +178,46 @@ impl TpmBuildAttester {
             pcrs,
             events: Vec::new(),
             platform_pcrs: BTreeMap::new(),
+            signing_key: signing.transpose()?,
         })
+    }
+
+    /// Signs `pae` (the envelope's DSSE PAE) with the host's TPM-resident signing key:
+    /// `(key id, ASN.1 DER ECDSA signature)`, or `None` when the host has no such key.
+    pub fn sign_envelope(&mut self, pae: &[u8]) -> Result<Option<(String, Vec<u8>)>, TpmError> {
+        let Some(key) = &self.signing_key else {
+            return Ok(None);
+        };
+        let handle = key.handle;
+        let digest = Digest::try_from(Sha256::digest(pae).to_vec()).op("Digest")?;
+        // A null ticket: the digest was computed outside the TPM, which a non-restricted
+        // key may sign.
+        let validation = TPMT_TK_HASHCHECK {
+            tag: TPM2_ST_HASHCHECK,
+            hierarchy: TPM2_RH_NULL,
+            digest: Default::default(),
+        };
+        let signature = self
+            .ctx
+            .execute_with_nullauth_session(|c| {
+                c.sign(
+                    handle,
+                    digest,
+                    SignatureScheme::Null,
+                    validation.try_into()?,
+                )
+            })
+            .op("Sign(envelope)")?;
+        let tss_esapi::structures::Signature::EcDsa(ecdsa) = signature else {
+            return Err(TpmError::Attester(
+                "the signing key did not make an ECDSA signature".into(),
+            ));
+        };
+        let der = cairn_evidence::certified::ecdsa_der(
+            ecdsa.signature_r().value(),
+            ecdsa.signature_s().value(),
+        )?;
+        Ok(Some((key.key_id.clone(), der)))
     }
 
     /// Resets PCR 23 and starts a new event log.
@@ -279,6 +363,31 @@ impl TpmBuildAttester {
             .map(|(p, v)| (p.to_string(), hex::encode(v)))
             .collect();
         let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        // TPM2_Certify(signing key, AK) over the same envelope digest: proves, for this
+        // build, that the key that signed the envelope lives in this TPM.
+        let certified_key = match &self.signing_key {
+            Some(key) => {
+                let handle = key.handle;
+                let qualifying = Data::try_from(pae_sha256.to_vec()).op("Data")?;
+                let (info, sig) = self
+                    .ctx
+                    .execute_with_sessions(
+                        (
+                            Some(AuthSession::Password),
+                            Some(AuthSession::Password),
+                            None,
+                        ),
+                        |c| c.certify(handle.into(), ak, qualifying, SignatureScheme::Null),
+                    )
+                    .op("Certify(signing key)")?;
+                Some(CertifiedKeyEvidence {
+                    public: b64(&key.public),
+                    certify_info: b64(&info.marshall().op("marshal TPMS_ATTEST")?),
+                    signature: b64(&sig.marshall().op("marshal TPMT_SIGNATURE")?),
+                })
+            }
+            None => None,
+        };
         let ev = TpmQuoteEvidence {
             kind: TPM_QUOTE_KIND.into(),
             ak_binding: self.binding.clone(),
@@ -286,6 +395,7 @@ impl TpmBuildAttester {
             signature: b64(&sig_bytes),
             pcrs: BTreeMap::from([("sha256".to_string(), values)]),
             event_log: self.events.clone(),
+            certified_key,
         };
         Ok(ev.to_value())
     }

@@ -14,7 +14,8 @@ use cairn_formats::provenance::format_time;
 use cairn_sign::PrivateKey;
 use rand_core::RngCore;
 use time::OffsetDateTime;
-use tss_esapi::abstraction::{ak, ek};
+use tss_esapi::abstraction::{ak, ek, KeyCustomization};
+use tss_esapi::attributes::ObjectAttributesBuilder;
 use tss_esapi::interface_types::algorithm::{HashingAlgorithm, SignatureSchemeAlgorithm};
 
 use crate::error::{TpmError, TssContext};
@@ -56,6 +57,17 @@ pub fn enroll(opts: &EnrollOptions) -> Result<HostFile, TpmError> {
     )
     .op("Create(AK)")?;
     let ak_public = public_bytes(&created.out_public)?;
+    // A non-restricted signing key beside the AK: it signs envelopes (which a restricted
+    // AK cannot), and each build's TPM2_Certify by the AK proves it lives in this TPM.
+    let signing = ak::create_ak(
+        &mut ctx,
+        ek_handle,
+        HashingAlgorithm::Sha256,
+        SignatureSchemeAlgorithm::EcDsa,
+        None,
+        SigningKeyTemplate,
+    )
+    .op("Create(signing key)")?;
     let ak_handle = load_ak(
         &mut ctx,
         ek_handle,
@@ -118,5 +130,17 @@ pub fn enroll(opts: &EnrollOptions) -> Result<HostFile, TpmError> {
         ak_private: b64(created.out_private.value()),
         ak_public: b64(&ak_public),
         ak_binding: binding.to_wire(),
+        signing_key_private: Some(b64(signing.out_private.value())),
+        signing_key_public: Some(b64(&public_bytes(&signing.out_public)?)),
     })
+}
+
+/// The AK template (fixedTPM, fixedParent, sensitiveDataOrigin, userWithAuth, sign,
+/// ECDSA P-256/SHA-256) without `restricted`, so the key can sign external digests.
+struct SigningKeyTemplate;
+
+impl KeyCustomization for SigningKeyTemplate {
+    fn attributes(&self, builder: ObjectAttributesBuilder) -> ObjectAttributesBuilder {
+        builder.with_restricted(false)
+    }
 }

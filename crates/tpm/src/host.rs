@@ -24,6 +24,14 @@ pub struct HostFile {
     pub ak_public: String,
     /// The enrollment authority's signed AK binding record (a DSSE envelope).
     pub ak_binding: WireEnvelope,
+    /// Base64 TPM2B_PRIVATE contents of a non-restricted ECDSA P-256 signing key under the
+    /// EK (TPM-wrapped). Each build certifies it with the AK and signs the envelope with
+    /// it. Absent in host files from before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_key_private: Option<String>,
+    /// Base64 TPMT_PUBLIC of that signing key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_key_public: Option<String>,
 }
 
 impl HostFile {
@@ -57,6 +65,20 @@ impl HostFile {
         s
     }
 
+    /// The signing key's public half as SPKI PEM, for consumers who verify the TPM's
+    /// envelope signature as an ordinary ECDSA P-256 key (`cairn verify --key`).
+    pub fn signing_key_pem(&self) -> Result<Option<String>, TpmError> {
+        let Some(public) = &self.signing_key_public else {
+            return Ok(None);
+        };
+        let parsed =
+            cairn_evidence::tpm::Public::parse(&HostFile::decode("signingKeyPublic", public)?)?;
+        let spki = cairn_evidence::certified::spki_der(&parsed)?;
+        let key = cairn_sign::PublicKey::from_spki_der(&spki)
+            .map_err(|e| TpmError::HostFile(format!("signingKeyPublic: {e}")))?;
+        Ok(Some(key.to_pem()))
+    }
+
     pub(crate) fn decode(field: &str, s: &str) -> Result<Vec<u8>, TpmError> {
         base64::engine::general_purpose::STANDARD
             .decode(s)
@@ -79,6 +101,8 @@ mod tests {
                 payload_type: "t".into(),
                 signatures: vec![],
             },
+            signing_key_private: None,
+            signing_key_public: None,
         }
     }
 

@@ -57,11 +57,20 @@ fn pae_sha256(env: &Envelope) -> [u8; 32] {
 
 /// A build on `host`: measure what the statement says, quote over its envelope.
 fn attested_build(host: &Host, output: &str) -> (Envelope, Statement, Value) {
-    let (env, st) = signed_provenance(&key(), output);
+    let (mut env, st) = signed_provenance(&key(), output);
     let m = BuildMeasurements::from_statement(&st).unwrap();
     let mut att = TpmBuildAttester::open(&host.tpm.tcti(), &host.host, PcrSpec::default()).unwrap();
     att.begin().unwrap();
     att.measure_all(&m).unwrap();
+    // As the supervisor does: the TPM-resident key signs too, then the quote and the
+    // certification cover the envelope.
+    if let Some((keyid, sig)) = att.sign_envelope(&env.pae()).unwrap() {
+        env.signatures.push(cairn_formats::dsse::Signature {
+            keyid: Some(keyid),
+            sig,
+            cert: None,
+        });
+    }
     let ev = att.finish(&pae_sha256(&env)).unwrap();
     (env, st, ev)
 }
@@ -641,4 +650,72 @@ fn hw(tpm: &TpmTrust) -> HardwareTrust {
         tpm: tpm.clone(),
         ..Default::default()
     }
+}
+
+#[test]
+fn certified_signing_key_signs_the_envelope() {
+    let host = default_host();
+    let (env, st, ev) = attested_build(&host, &"ab".repeat(32));
+    assert_eq!(env.signatures.len(), 2, "builder key and TPM key");
+    let v = verify(&ev, &env, &st, &host.trust).expect("evidence verifies");
+    let ck = v
+        .certified_key
+        .expect("the evidence carries a certified key");
+    // The key id is the host's published signing key, and a consumer who knows nothing of
+    // TPMs verifies the envelope with it as an ordinary ECDSA P-256 key.
+    let pem = host
+        .host
+        .signing_key_pem()
+        .unwrap()
+        .expect("host has a signing key");
+    let pk = cairn_sign::PublicKey::from_pem(&pem).unwrap();
+    assert_eq!(ck.key_id, pk.key_id());
+    cairn_sign::dsse::verify_envelope(&env, std::slice::from_ref(&pk), 1).unwrap();
+
+    // The TPM's signature stripped from the envelope.
+    let mut stripped = env.clone();
+    stripped.signatures.truncate(1);
+    let e = verify(&ev, &stripped, &st, &host.trust).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("no signature of the envelope verifies with the TPM-resident key"),
+        "{e}"
+    );
+
+    // Any flipped bit of the certification fails (the AK's signature, or a field).
+    let info = b64d(&ev["certifiedKey"]["certifyInfo"]);
+    for i in 0..info.len() {
+        let mut bad = info.clone();
+        bad[i] ^= 0x01;
+        let mut bad_ev = ev.clone();
+        bad_ev["certifiedKey"]["certifyInfo"] = b64e(&bad);
+        let e = verify(&bad_ev, &env, &st, &host.trust).unwrap_err();
+        assert!(matches!(e, EvidenceError::CertifiedKey(_)), "byte {i}: {e}");
+    }
+
+    // Another key reported in place of the certified one (here: the AK's public area).
+    let mut swapped = ev.clone();
+    swapped["certifiedKey"]["public"] = Value::String(host.host.ak_public.clone());
+    let e = verify(&swapped, &env, &st, &host.trust).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("is not the name of the reported key"),
+        "{e}"
+    );
+
+    // A certification made for another build, replayed beside this build's quote.
+    let (_, _, other_ev) = attested_build(&host, &"cd".repeat(32));
+    let mut replayed = ev.clone();
+    replayed["certifiedKey"] = other_ev["certifiedKey"].clone();
+    let e = verify(&replayed, &env, &st, &host.trust).unwrap_err();
+    assert!(
+        e.to_string().contains("it was made for another build"),
+        "{e}"
+    );
+
+    // Malformed member: named.
+    let mut malformed = ev.clone();
+    malformed["certifiedKey"]["signature"] = Value::String("%%".into());
+    let e = verify(&malformed, &env, &st, &host.trust).unwrap_err();
+    assert!(e.to_string().contains("certifiedKey.signature"), "{e}");
 }

@@ -48,7 +48,8 @@ pub struct EnrollArgs {
     /// The enrollment authority's private key (PKCS#8 PEM) that signs the AK binding.
     #[arg(long, value_name = "KEY")]
     pub authority: PathBuf,
-    /// Where to write the host file (AK blobs and the signed AK binding).
+    /// Where to write the host file (AK blobs, the signed AK binding, the signing key's
+    /// blobs). The signing key's public half goes beside it as HOST.signing.pub.
     #[arg(long, value_name = "HOST.json")]
     pub out: PathBuf,
     /// Host identifier recorded in the binding [default: this machine's hostname].
@@ -205,6 +206,16 @@ impl cairn_build::BuildAttester for TpmAttester {
         Ok(self.0.measure(k, &digest)?)
     }
 
+    fn envelope_signature(
+        &mut self,
+        pae: &[u8],
+    ) -> Result<Option<cairn_build::EnvelopeSignature>, cairn_build::AttesterError> {
+        Ok(self
+            .0
+            .sign_envelope(pae)?
+            .map(|(keyid, sig)| cairn_build::EnvelopeSignature { keyid, sig }))
+    }
+
     fn finish(
         &mut self,
         envelope_pae_sha256: [u8; 32],
@@ -256,6 +267,14 @@ fn enroll(a: EnrollArgs) -> CliResult {
         "enrolled host {host_id:?}: EK certificate verified, AK activated; wrote {}",
         a.out.display()
     );
+    if let Some(pem) = host.signing_key_pem().map_err(|e| anyhow!(e))? {
+        let path = a.out.with_extension("signing.pub");
+        std::fs::write(&path, pem).with_context(|| format!("writing {}", path.display()))?;
+        println!(
+            "the TPM-resident signing key (certified by the AK at every build) is {}",
+            path.display()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,0 +1,200 @@
+//! A TPM-resident signing key certified by the AK (TPM2_Certify), which signs the DSSE
+//! envelope itself. Consumers that do not understand TPM structures then still see an
+//! ordinary ECDSA P-256 signature (`cairn verify --key HOST.signing.pub`), and those that
+//! do learn from the certification that the key cannot leave the enrolled TPM.
+//!
+//! Checks, after the AK is established by the quote's binding: the certification is
+//! signed by the AK, is TPM_GENERATED of type CERTIFY, its `extraData` is SHA-256 of this
+//! envelope's PAE (so it was made for this build), `attested.name` is the name of the
+//! reported key, the key is a non-decrypting signing key that is `fixedTPM`,
+//! `fixedParent` and `sensitiveDataOrigin`, and one of the envelope's signatures verifies
+//! with it.
+
+use base64::Engine as _;
+use cairn_formats::Envelope;
+use p256::pkcs8::EncodePublicKey as _;
+use serde::{Deserialize, Serialize};
+
+use crate::error::EvidenceError;
+use crate::tpm::structures::{
+    attr, sha256, Attest, Attested, Public, PublicKey, Signature, ALG_ECDSA, ECC_NIST_P256,
+    TPM_GENERATED, TPM_ST_ATTEST_CERTIFY,
+};
+use crate::tpm::verify_signature;
+
+/// The `certifiedKey` member of a `tpm2-quote` evidence entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CertifiedKeyEvidence {
+    /// Base64 TPMT_PUBLIC of the signing key.
+    pub public: String,
+    /// Base64 TPMS_ATTEST of TPM2_Certify(key, AK, extraData = SHA-256(PAE)).
+    pub certify_info: String,
+    /// Base64 TPMT_SIGNATURE of `certify_info` by the AK.
+    pub signature: String,
+}
+
+fn bad(reason: impl Into<String>) -> EvidenceError {
+    EvidenceError::CertifiedKey(reason.into())
+}
+
+fn b64(field: &str, s: &str) -> Result<Vec<u8>, EvidenceError> {
+    base64::engine::general_purpose::STANDARD
+        .decode(s)
+        .map_err(|_| {
+            EvidenceError::malformed(
+                "tpm2-quote evidence",
+                format!("certifiedKey.{field}"),
+                "not base64",
+            )
+        })
+}
+
+/// SPKI DER of a TPM ECC P-256 public key.
+pub fn spki_der(key: &Public) -> Result<Vec<u8>, EvidenceError> {
+    let PublicKey::Ecc { curve, x, y, .. } = &key.key else {
+        return Err(bad("the signing key is not an ECC key"));
+    };
+    if *curve != ECC_NIST_P256 {
+        return Err(bad(format!(
+            "the signing key's curve 0x{curve:04x} is not NIST P-256"
+        )));
+    }
+    let pad = |v: &[u8]| -> Result<[u8; 32], EvidenceError> {
+        let first = v.iter().position(|b| *b != 0).unwrap_or(v.len());
+        let v = &v[first..];
+        if v.len() > 32 {
+            return Err(bad(
+                "the signing key's point coordinate is longer than 32 bytes",
+            ));
+        }
+        let mut out = [0u8; 32];
+        out[32 - v.len()..].copy_from_slice(v);
+        Ok(out)
+    };
+    let point =
+        p256::EncodedPoint::from_affine_coordinates(&pad(x)?.into(), &pad(y)?.into(), false);
+    let vk = p256::ecdsa::VerifyingKey::from_encoded_point(&point)
+        .map_err(|_| bad("the signing key is not a point on P-256"))?;
+    vk.to_public_key_der()
+        .map(|d| d.as_bytes().to_vec())
+        .map_err(|e| bad(format!("encoding the signing key: {e}")))
+}
+
+/// A DSSE signature (ASN.1 DER ECDSA) from a TPM ECDSA signature's r and s.
+pub fn ecdsa_der(r: &[u8], s: &[u8]) -> Result<Vec<u8>, EvidenceError> {
+    let pad = |v: &[u8]| -> Result<p256::FieldBytes, EvidenceError> {
+        let first = v.iter().position(|b| *b != 0).unwrap_or(v.len());
+        let v = &v[first..];
+        if v.len() > 32 {
+            return Err(bad("ECDSA r or s is longer than 32 bytes"));
+        }
+        let mut out = p256::FieldBytes::default();
+        out[32 - v.len()..].copy_from_slice(v);
+        Ok(out)
+    };
+    let sig = p256::ecdsa::Signature::from_scalars(pad(r)?, pad(s)?)
+        .map_err(|_| bad("ECDSA r or s is out of range"))?;
+    Ok(sig.to_der().as_bytes().to_vec())
+}
+
+/// What a verified certified key establishes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifiedCertifiedKey {
+    /// cairn key id (SHA-256 of the SPKI DER) of the TPM-resident key.
+    pub key_id: String,
+    /// Its TPM name (hex).
+    pub name: String,
+}
+
+/// Verifies `ck` against the enrolled `ak` and `envelope` (see the module docs).
+pub fn verify_certified_key(
+    ck: &CertifiedKeyEvidence,
+    ak: &Public,
+    envelope: &Envelope,
+) -> Result<VerifiedCertifiedKey, EvidenceError> {
+    let public_bytes = b64("public", &ck.public)?;
+    let key = Public::parse(&public_bytes)?;
+    let info = b64("certifyInfo", &ck.certify_info)?;
+    let sig = Signature::parse(&b64("signature", &ck.signature)?)?;
+
+    // The AK signed the certification: checked over the raw bytes before any field.
+    verify_signature(ak, &info, &sig).map_err(|e| {
+        bad(format!(
+            "the certification is not signed by the enrolled AK: {e}"
+        ))
+    })?;
+    let attest = Attest::parse(&info)?;
+    if attest.magic != TPM_GENERATED {
+        return Err(EvidenceError::NotTpmGenerated(attest.magic));
+    }
+    let Attested::Certify { name, .. } = &attest.attested else {
+        return Err(EvidenceError::WrongAttestType {
+            found: attest.attest_type,
+            expected: TPM_ST_ATTEST_CERTIFY,
+            name: "TPM_ST_ATTEST_CERTIFY",
+        });
+    };
+    let expected = sha256(&[&envelope.pae()]);
+    if attest.extra_data != expected {
+        return Err(bad(format!(
+            "the certification's extraData {} is not SHA-256 of this envelope's PAE ({}): it was made for another build",
+            hex::encode(&attest.extra_data),
+            hex::encode(expected)
+        )));
+    }
+    let key_name = key.name()?;
+    if *name != key_name {
+        return Err(bad(format!(
+            "the certified name {} is not the name of the reported key {}",
+            hex::encode(name),
+            hex::encode(&key_name)
+        )));
+    }
+
+    // A signing key that cannot leave this TPM, and was made inside it.
+    let need = [
+        (attr::FIXED_TPM, "fixedTPM"),
+        (attr::FIXED_PARENT, "fixedParent"),
+        (attr::SENSITIVE_DATA_ORIGIN, "sensitiveDataOrigin"),
+        (attr::SIGN, "sign"),
+    ];
+    let missing: Vec<&str> = need
+        .iter()
+        .filter(|(bit, _)| key.attributes & bit == 0)
+        .map(|(_, n)| *n)
+        .collect();
+    if !missing.is_empty() {
+        return Err(bad(format!(
+            "the signing key's attributes 0x{:08x} lack {}",
+            key.attributes,
+            missing.join(", ")
+        )));
+    }
+    if key.attributes & attr::DECRYPT != 0 {
+        return Err(bad("the signing key can also decrypt"));
+    }
+    if let PublicKey::Ecc { scheme, .. } = &key.key {
+        if *scheme != ALG_ECDSA {
+            return Err(bad(format!(
+                "the signing key's scheme 0x{scheme:04x} is not ECDSA"
+            )));
+        }
+    }
+
+    // It signed this envelope.
+    let spki = spki_der(&key)?;
+    let pk = cairn_sign::PublicKey::from_spki_der(&spki)
+        .map_err(|e| bad(format!("the signing key: {e}")))?;
+    cairn_sign::dsse::verify_envelope(envelope, std::slice::from_ref(&pk), 1).map_err(|_| {
+        bad(format!(
+            "no signature of the envelope verifies with the TPM-resident key {}",
+            pk.key_id()
+        ))
+    })?;
+    Ok(VerifiedCertifiedKey {
+        key_id: pk.key_id().to_string(),
+        name: hex::encode(key_name),
+    })
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # cairn's main job, end to end, on embedded defaults:
 #   1. manufacture a software TPM (swtpm, EK certificate from a local "manufacturer" CA)
-#      and enroll it as a build host (EK chain, AK, credential activation);
+#      and enroll it as a build host (EK chain, AK, credential activation, a TPM-resident
+#      signing key);
 #   2. start a transparency log on loopback;
 #   3. build examples/hello-c in the hermetic sandbox with TPM evidence bound to the
 #      provenance, and publish the attestation to the log;
@@ -108,6 +109,11 @@ step "8. verify offline: signature, subject, builder, source, toolchain, TPM evi
   --build-type https://cairn.dev/build/v1 --source-dir hello-c \
   --tpm-ca "$root_ca" --enrollment-key authority.pub --require-hardware tpm \
   --log-key log.key.pub --require-log
+
+step "8b. the TPM-resident key (host.signing.pub, certified by the AK for this build) co-signed: it alone satisfies the signature check"
+"$cairn" verify out/hello --bundle cairn.bundle.json --key host.signing.pub \
+  --tpm-ca "$root_ca" --enrollment-key authority.pub --require-hardware tpm --format json \
+  | python3 -c 'import json,sys; r=json.load(sys.stdin); print("verified:", r["verified"], "| signer:", r["signers"][0]["keyId"][:16], "| certified TPM key:", r["hardwareEvidence"][0]["detail"]["certifiedKey"]["keyId"][:16])'
 
 step "9. a tampered output must fail"
 cp out/hello hello-tampered

@@ -59,20 +59,26 @@ fn b64(field: &str, s: &str) -> Result<Vec<u8>, EvidenceError> {
         .map_err(|_| EvidenceError::AkBinding(format!("`{field}` is not base64")))
 }
 
+/// The names of the `need`ed object attribute bits that `attributes` lacks.
+pub fn missing_attributes(attributes: u32, need: &[(u32, &'static str)]) -> Vec<&'static str> {
+    need.iter()
+        .filter(|(bit, _)| attributes & bit == 0)
+        .map(|(_, n)| *n)
+        .collect()
+}
+
 /// Fails unless `ak` is a restricted signing key that cannot leave its TPM.
 pub fn check_ak_attributes(ak: &Public) -> Result<(), EvidenceError> {
-    let need = [
-        (attr::FIXED_TPM, "fixedTPM"),
-        (attr::FIXED_PARENT, "fixedParent"),
-        (attr::SENSITIVE_DATA_ORIGIN, "sensitiveDataOrigin"),
-        (attr::RESTRICTED, "restricted"),
-        (attr::SIGN, "sign"),
-    ];
-    let missing: Vec<&str> = need
-        .iter()
-        .filter(|(bit, _)| ak.attributes & bit == 0)
-        .map(|(_, n)| *n)
-        .collect();
+    let missing = missing_attributes(
+        ak.attributes,
+        &[
+            (attr::FIXED_TPM, "fixedTPM"),
+            (attr::FIXED_PARENT, "fixedParent"),
+            (attr::SENSITIVE_DATA_ORIGIN, "sensitiveDataOrigin"),
+            (attr::RESTRICTED, "restricted"),
+            (attr::SIGN, "sign"),
+        ],
+    );
     if !missing.is_empty() {
         return Err(EvidenceError::AkAttributes {
             found: ak.attributes,

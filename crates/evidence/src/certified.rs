@@ -154,17 +154,15 @@ pub fn verify_certified_key(
     }
 
     // A signing key that cannot leave this TPM, and was made inside it.
-    let need = [
-        (attr::FIXED_TPM, "fixedTPM"),
-        (attr::FIXED_PARENT, "fixedParent"),
-        (attr::SENSITIVE_DATA_ORIGIN, "sensitiveDataOrigin"),
-        (attr::SIGN, "sign"),
-    ];
-    let missing: Vec<&str> = need
-        .iter()
-        .filter(|(bit, _)| key.attributes & bit == 0)
-        .map(|(_, n)| *n)
-        .collect();
+    let missing = crate::binding::missing_attributes(
+        key.attributes,
+        &[
+            (attr::FIXED_TPM, "fixedTPM"),
+            (attr::FIXED_PARENT, "fixedParent"),
+            (attr::SENSITIVE_DATA_ORIGIN, "sensitiveDataOrigin"),
+            (attr::SIGN, "sign"),
+        ],
+    );
     if !missing.is_empty() {
         return Err(bad(format!(
             "the signing key's attributes 0x{:08x} lack {}",
@@ -197,4 +195,70 @@ pub fn verify_certified_key(
         key_id: pk.key_id().to_string(),
         name: hex::encode(key_name),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use p256::ecdsa::signature::Verifier as _;
+
+    fn ecc_public(curve: u16, x: Vec<u8>, y: Vec<u8>) -> Public {
+        Public {
+            raw: Vec::new(),
+            name_alg: 0x000b,
+            attributes: 0,
+            auth_policy: Vec::new(),
+            key: PublicKey::Ecc {
+                curve,
+                x,
+                y,
+                scheme: ALG_ECDSA,
+                scheme_hash: Some(0x000b),
+                symmetric: None,
+            },
+        }
+    }
+
+    #[test]
+    fn der_signature_from_tpm_scalars_verifies_and_bad_scalars_fail() {
+        let sk = p256::ecdsa::SigningKey::from_slice(&[7u8; 32]).unwrap();
+        let sig: p256::ecdsa::Signature = p256::ecdsa::signature::Signer::sign(&sk, b"pae");
+        let (r, s) = sig.split_bytes();
+        // TPMs drop leading zeros; the helper pads them back.
+        let strip = |v: &[u8]| {
+            v.iter()
+                .skip_while(|b| **b == 0)
+                .copied()
+                .collect::<Vec<u8>>()
+        };
+        let der = ecdsa_der(&strip(&r), &strip(&s)).unwrap();
+        let parsed = p256::ecdsa::Signature::from_der(&der).unwrap();
+        sk.verifying_key().verify(b"pae", &parsed).unwrap();
+        assert!(ecdsa_der(&[1; 33], &s)
+            .unwrap_err()
+            .to_string()
+            .contains("longer than 32"));
+        assert!(ecdsa_der(&[], &s)
+            .unwrap_err()
+            .to_string()
+            .contains("out of range"));
+    }
+
+    #[test]
+    fn spki_of_a_p256_point_and_refusals() {
+        let sk = p256::ecdsa::SigningKey::from_slice(&[9u8; 32]).unwrap();
+        let point = sk.verifying_key().to_encoded_point(false);
+        let (x, y) = (point.x().unwrap().to_vec(), point.y().unwrap().to_vec());
+        let der = spki_der(&ecc_public(ECC_NIST_P256, x.clone(), y.clone())).unwrap();
+        assert_eq!(
+            der,
+            sk.verifying_key().to_public_key_der().unwrap().as_bytes()
+        );
+        let e = spki_der(&ecc_public(0x0004, x.clone(), y.clone())).unwrap_err();
+        assert!(e.to_string().contains("is not NIST P-256"), "{e}");
+        let mut off_curve = y;
+        off_curve[31] ^= 1;
+        let e = spki_der(&ecc_public(ECC_NIST_P256, x, off_curve)).unwrap_err();
+        assert!(e.to_string().contains("not a point on P-256"), "{e}");
+    }
 }

@@ -32,6 +32,10 @@ pub enum OutputFormat {
   cairn verify sha256:<hex> --bundle app.intoto.jsonl --key a.pub --key b.pub --threshold 2
   cairn verify ./app --bundle app.bundle.json --key ed.pub --key mldsa.pub --require-all-keys
   cairn verify ./app --bundle app.bundle.json --key builder.pub --format json | jq .checks
+  cairn verify ./app --bundle app.bundle.json --key builder.pub \\
+      --tpm-ca manufacturer-root.pem --enrollment-key authority.pub --require-hardware tpm
+  cairn verify ./app --bundle app.bundle.json --key builder.pub \\
+      --require-hardware tdx --tee-measurement tdx:<MRTD hex> --tdx-allow dynamic-platform
 
 Exit codes: 0 verified, 1 verification failed, 2 usage or input error.")]
 pub struct VerifyArgs {

@@ -12,7 +12,6 @@
 
 use base64::Engine as _;
 use cairn_formats::Envelope;
-use p256::pkcs8::EncodePublicKey as _;
 use serde::{Deserialize, Serialize};
 
 use crate::error::EvidenceError;
@@ -74,12 +73,21 @@ pub fn spki_der(key: &Public) -> Result<Vec<u8>, EvidenceError> {
     };
     let point =
         p256::EncodedPoint::from_affine_coordinates(&pad(x)?.into(), &pad(y)?.into(), false);
-    let vk = p256::ecdsa::VerifyingKey::from_encoded_point(&point)
+    p256::ecdsa::VerifyingKey::from_encoded_point(&point)
         .map_err(|_| bad("the signing key is not a point on P-256"))?;
-    vk.to_public_key_der()
-        .map(|d| d.as_bytes().to_vec())
-        .map_err(|e| bad(format!("encoding the signing key: {e}")))
+    // SubjectPublicKeyInfo { id-ecPublicKey, prime256v1 } is a fixed 26-byte DER prefix
+    // before the 65-byte uncompressed point; `cairn_sign` parses the result again.
+    let mut der = P256_SPKI_PREFIX.to_vec();
+    der.extend_from_slice(point.as_bytes());
+    Ok(der)
 }
+
+/// DER of `SEQUENCE { SEQUENCE { id-ecPublicKey, prime256v1 }, BIT STRING (65 bytes) }` up
+/// to the BIT STRING's contents.
+const P256_SPKI_PREFIX: [u8; 26] = [
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
+    0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+];
 
 /// A DSSE signature (ASN.1 DER ECDSA) from a TPM ECDSA signature's r and s.
 pub fn ecdsa_der(r: &[u8], s: &[u8]) -> Result<Vec<u8>, EvidenceError> {
@@ -201,6 +209,7 @@ pub fn verify_certified_key(
 mod tests {
     use super::*;
     use p256::ecdsa::signature::Verifier as _;
+    use p256::pkcs8::EncodePublicKey as _;
 
     fn ecc_public(curve: u16, x: Vec<u8>, y: Vec<u8>) -> Public {
         Public {

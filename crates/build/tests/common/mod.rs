@@ -86,6 +86,9 @@ pub fn request(src: &Path, command: &[&str]) -> Env {
     let work = tempfile::tempdir().unwrap();
     let mut req = BuildRequest::new(src, work.path().join("out"), state_dir());
     req.command = command.iter().map(|s| s.to_string()).collect();
+    // Test builds take seconds; a stuck one should fail with the build's own timeout
+    // error long before CI's budget, not after the default hour.
+    req.timeout_secs = Some(600);
     Env { work, req }
 }
 

@@ -3,7 +3,7 @@
 //! TPM verifier on the real swtpm fixture (`crates/evidence/testdata/tpm/`) with the input
 //! in place of its TPMS_ATTEST or TPMT_SIGNATURE. Invariant: no panic, and no input other
 //! than the original bytes verifies. Stable-Rust counterpart:
-//! `crates/evidence/tests/tpm_props.rs`.
+//! `crates/evidence/tests/tpm_fixture.rs` (module `props`).
 
 use std::sync::OnceLock;
 

@@ -10,11 +10,11 @@
 //! `fixedParent` and `sensitiveDataOrigin`, and one of the envelope's signatures verifies
 //! with it.
 
-use base64::Engine as _;
 use cairn_formats::Envelope;
 use serde::{Deserialize, Serialize};
 
 use crate::error::EvidenceError;
+use crate::tpm::sigcheck::left_pad;
 use crate::tpm::structures::{
     attr, sha256, Attest, Attested, Public, PublicKey, Signature, ALG_ECDSA, ECC_NIST_P256,
     TPM_GENERATED, TPM_ST_ATTEST_CERTIFY,
@@ -38,15 +38,7 @@ fn bad(reason: impl Into<String>) -> EvidenceError {
 }
 
 fn b64(field: &str, s: &str) -> Result<Vec<u8>, EvidenceError> {
-    base64::engine::general_purpose::STANDARD
-        .decode(s)
-        .map_err(|_| {
-            EvidenceError::malformed(
-                "tpm2-quote evidence",
-                format!("certifiedKey.{field}"),
-                "not base64",
-            )
-        })
+    crate::entry::b64_field("tpm2-quote evidence", &format!("certifiedKey.{field}"), s)
 }
 
 /// SPKI DER of a TPM ECC P-256 public key.
@@ -59,20 +51,12 @@ pub fn spki_der(key: &Public) -> Result<Vec<u8>, EvidenceError> {
             "the signing key's curve 0x{curve:04x} is not NIST P-256"
         )));
     }
-    let pad = |v: &[u8]| -> Result<[u8; 32], EvidenceError> {
-        let first = v.iter().position(|b| *b != 0).unwrap_or(v.len());
-        let v = &v[first..];
-        if v.len() > 32 {
-            return Err(bad(
-                "the signing key's point coordinate is longer than 32 bytes",
-            ));
-        }
-        let mut out = [0u8; 32];
-        out[32 - v.len()..].copy_from_slice(v);
-        Ok(out)
+    let pad = |v: &[u8]| {
+        left_pad(v, 32)
+            .map(|v| p256::FieldBytes::clone_from_slice(&v))
+            .ok_or_else(|| bad("the signing key's point coordinate is longer than 32 bytes"))
     };
-    let point =
-        p256::EncodedPoint::from_affine_coordinates(&pad(x)?.into(), &pad(y)?.into(), false);
+    let point = p256::EncodedPoint::from_affine_coordinates(&pad(x)?, &pad(y)?, false);
     p256::ecdsa::VerifyingKey::from_encoded_point(&point)
         .map_err(|_| bad("the signing key is not a point on P-256"))?;
     // SubjectPublicKeyInfo { id-ecPublicKey, prime256v1 } is a fixed 26-byte DER prefix
@@ -91,15 +75,10 @@ const P256_SPKI_PREFIX: [u8; 26] = [
 
 /// A DSSE signature (ASN.1 DER ECDSA) from a TPM ECDSA signature's r and s.
 pub fn ecdsa_der(r: &[u8], s: &[u8]) -> Result<Vec<u8>, EvidenceError> {
-    let pad = |v: &[u8]| -> Result<p256::FieldBytes, EvidenceError> {
-        let first = v.iter().position(|b| *b != 0).unwrap_or(v.len());
-        let v = &v[first..];
-        if v.len() > 32 {
-            return Err(bad("ECDSA r or s is longer than 32 bytes"));
-        }
-        let mut out = p256::FieldBytes::default();
-        out[32 - v.len()..].copy_from_slice(v);
-        Ok(out)
+    let pad = |v: &[u8]| {
+        left_pad(v, 32)
+            .map(|v| p256::FieldBytes::clone_from_slice(&v))
+            .ok_or_else(|| bad("ECDSA r or s is longer than 32 bytes"))
     };
     let sig = p256::ecdsa::Signature::from_scalars(pad(r)?, pad(s)?)
         .map_err(|_| bad("ECDSA r or s is out of range"))?;

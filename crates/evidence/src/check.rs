@@ -24,7 +24,7 @@ impl AttestationCheck for HardwareEvidenceCheck {
     }
 
     fn evidence_kinds(&self) -> &'static [&'static str] {
-        crate::hardware::SUPPORTED_KINDS
+        crate::hardware::supported_kinds()
     }
 
     fn check(&self, ctx: &CheckContext<'_>, report: &mut Report) -> Result<(), VerifyError> {

@@ -28,16 +28,12 @@ pub const SUPPORTED: &[(&str, &[&str])] = &[
     (crate::tee::nitro::NITRO_KIND, &["nitro"]),
 ];
 
-/// The evidence kinds this build of the verifier can check.
-pub const SUPPORTED_KINDS: &[&str] = &[
-    TPM_QUOTE_KIND,
-    #[cfg(feature = "snp")]
-    crate::tee::snp::SNP_KIND,
-    #[cfg(feature = "tdx")]
-    crate::tee::tdx::TDX_KIND,
-    #[cfg(feature = "nitro")]
-    crate::tee::nitro::NITRO_KIND,
-];
+/// The evidence kinds this build of the verifier can check (the first column of
+/// [`SUPPORTED`]).
+pub fn supported_kinds() -> &'static [&'static str] {
+    static KINDS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    KINDS.get_or_init(|| SUPPORTED.iter().map(|(kind, _)| *kind).collect())
+}
 
 /// Maps a `--require-hardware` name (short name or evidence kind) to an evidence kind.
 pub fn kind_for_requirement(name: &str) -> Result<&'static str, EvidenceError> {
@@ -206,7 +202,7 @@ pub fn verify_attestation_hardware(
             other => {
                 return Err(EvidenceError::Hardware(format!(
                     "evidence[{i}]: unknown kind {other:?} (this verifier checks: {})",
-                    SUPPORTED_KINDS.join(", ")
+                    supported_kinds().join(", ")
                 )));
             }
         }

@@ -13,6 +13,7 @@ pub mod certified;
 pub mod check;
 pub mod credential;
 pub mod ekcert;
+mod entry;
 pub mod error;
 pub mod eventlog;
 pub mod hardware;

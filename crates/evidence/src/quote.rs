@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 
-use base64::Engine as _;
 use cairn_formats::dsse::WireEnvelope;
 use cairn_formats::{Envelope, Statement};
 use cairn_sign::PublicKey as SignKey;
@@ -132,25 +131,17 @@ pub struct VerifiedTpmEvidence {
 }
 
 fn b64(field: &str, s: &str) -> Result<Vec<u8>, EvidenceError> {
-    base64::engine::general_purpose::STANDARD
-        .decode(s)
-        .map_err(|_| EvidenceError::malformed("tpm2-quote evidence", field, "not base64"))
+    crate::entry::b64_field("tpm2-quote evidence", field, s)
 }
 
 /// Parses an evidence entry strictly, naming the field that failed.
 pub fn parse_tpm_evidence(evidence: &Value) -> Result<TpmQuoteEvidence, EvidenceError> {
-    let ev: TpmQuoteEvidence = serde_path_to_error::deserialize(evidence).map_err(|e| {
-        let field = e.path().to_string();
-        EvidenceError::malformed("tpm2-quote evidence", field, e.into_inner().to_string())
-    })?;
-    if ev.kind != TPM_QUOTE_KIND {
-        return Err(EvidenceError::malformed(
-            "tpm2-quote evidence",
-            "kind",
-            format!("{:?} is not {TPM_QUOTE_KIND:?}", ev.kind),
-        ));
-    }
-    Ok(ev)
+    crate::entry::parse_entry(
+        "tpm2-quote evidence",
+        TPM_QUOTE_KIND,
+        |e: &TpmQuoteEvidence| &e.kind,
+        evidence,
+    )
 }
 
 /// Reported PCR values of the SHA-256 bank, by index.

@@ -559,3 +559,75 @@ fn trust_from_files_reports_bad_inputs() {
     assert_eq!(t.manufacturer_roots.len(), 1);
     assert_eq!(t.allowed_builder_binaries, vec![[0xee; 32]]);
 }
+
+/// Properties (stable-Rust counterpart of the `tpm_evidence` fuzz target): the TPM
+/// structure parsers never panic on arbitrary bytes, and no mutation of the fixture
+/// verifies: not of the TPMS_ATTEST, the signature, the AK binding, the PCR values or the
+/// event log.
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// `v` without any `keyid` member, at any depth.
+    fn without_keyids(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .filter(|(k, _)| k.as_str() != "keyid")
+                    .map(|(k, v)| (k.clone(), without_keyids(v)))
+                    .collect(),
+            ),
+            Value::Array(a) => Value::Array(a.iter().map(without_keyids).collect()),
+            other => other.clone(),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn structure_parsers_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..700)) {
+            let _ = Attest::parse(&bytes);
+            let _ = Public::parse(&bytes);
+            let _ = Public::parse_tpm2b(&bytes);
+            let _ = Signature::parse(&bytes);
+        }
+
+        #[test]
+        fn mutated_binary_fields_never_verify(
+            field in prop_oneof![Just("attest"), Just("signature")],
+            edits in proptest::collection::vec((any::<usize>(), 1u8..), 1..4),
+        ) {
+            let f = fixture();
+            let mut bytes = b64d(&f.evidence[field]);
+            for (pos, x) in &edits {
+                let i = pos % bytes.len();
+                bytes[i] ^= x;
+            }
+            let mut ev = f.evidence.clone();
+            ev[field] = Value::String(b64e(&bytes));
+            prop_assert!(verify(&f, &ev).is_err());
+        }
+
+        #[test]
+        fn mutated_json_text_never_verifies(pos in any::<usize>(), replacement in any::<char>()) {
+            // Any one character of the entry's JSON text replaced: either it no longer parses
+            // or a signed value changed. (Replacing a character with itself is skipped.)
+            let f = fixture();
+            let text = serde_json::to_string(&f.evidence).unwrap();
+            let chars: Vec<char> = text.chars().collect();
+            let i = pos % chars.len();
+            prop_assume!(chars[i] != replacement);
+            let mut changed = chars.clone();
+            changed[i] = replacement;
+            let changed: String = changed.into_iter().collect();
+            if let Ok(ev) = serde_json::from_str::<Value>(&changed) {
+                // Whitespace and key order do not matter in JSON: compare the values. A DSSE
+                // signature's `keyid` is an unauthenticated hint (DSSE spec): the AK binding is
+                // verified against the trusted enrollment keys whatever it says.
+                prop_assume!(without_keyids(&ev) != without_keyids(&f.evidence));
+                prop_assert!(verify(&f, &ev).is_err(), "accepted a change at char {i}: {}", &changed[i.saturating_sub(20)..(i + 20).min(changed.len())]);
+            }
+        }
+    }
+}

@@ -1,34 +1,64 @@
-//! Bundle evidence entries in the exact form `cairn-evidence` verifies
-//! (`cairn_evidence::tee::{snp, tdx, nitro}`).
+//! Bundle evidence entries, built from `cairn-evidence`'s own entry types so that the
+//! producer and the verifier share one definition of each format.
 
 use base64::Engine as _;
-use serde_json::{json, Value};
-
-use crate::TeeError;
+use cairn_evidence::tee::nitro::{NitroEvidence, NITRO_KIND};
+use cairn_evidence::tee::snp::{SnpEvidence, SNP_KIND};
+use cairn_evidence::tee::tdx::{QuoteCollateralV3, TdxEvidence, TDX_KIND};
+use serde_json::Value;
 
 fn b64(b: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(b)
 }
 
-/// `sev-snp`: the 1184-byte report and the VCEK certificate (DER) that signed it.
-pub fn snp(report: &[u8], vcek_der: &[u8]) -> Value {
-    json!({"kind": "sev-snp", "report": b64(report), "vcek": b64(vcek_der)})
+/// Serialising these plain structs cannot fail.
+fn value(v: impl serde::Serialize) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
-/// `tdx-quote`: the quote and its DCAP collateral (the JSON Intel's PCS/PCCS serves,
-/// as `dcap-qvl` models it: `pck_crl_issuer_chain`, `root_ca_crl`, `pck_crl`,
-/// `tcb_info_issuer_chain`, `tcb_info`, `tcb_info_signature`, `qe_identity_issuer_chain`,
-/// `qe_identity`, `qe_identity_signature`).
-pub fn tdx(quote: &[u8], collateral: Value) -> Result<Value, TeeError> {
-    if !collateral.is_object() {
-        return Err(TeeError::Report(
-            "TDX collateral is not a JSON object".into(),
-        ));
-    }
-    Ok(json!({"kind": "tdx-quote", "quote": b64(quote), "collateral": collateral}))
+/// `sev-snp`: the 1184-byte report and the VCEK certificate (DER) that signed it.
+pub fn snp(report: &[u8], vcek_der: &[u8]) -> Value {
+    value(SnpEvidence {
+        kind: SNP_KIND.into(),
+        report: b64(report),
+        vcek: b64(vcek_der),
+    })
+}
+
+/// `tdx-quote`: the quote and its DCAP collateral (as Intel's PCS/PCCS serves it).
+pub fn tdx(quote: &[u8], collateral: QuoteCollateralV3) -> Value {
+    value(TdxEvidence {
+        kind: TDX_KIND.into(),
+        quote: b64(quote),
+        collateral,
+    })
 }
 
 /// `nitro-attestation`: the COSE_Sign1 document as the NSM returned it.
 pub fn nitro(document: &[u8]) -> Value {
-    json!({"kind": "nitro-attestation", "document": b64(document)})
+    value(NitroEvidence {
+        kind: NITRO_KIND.into(),
+        document: b64(document),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_parse_as_the_verifier_reads_them() {
+        let snp_entry = snp(&[1; 4], &[2; 3]);
+        let back: SnpEvidence = serde_json::from_value(snp_entry).unwrap();
+        assert_eq!(
+            (back.kind.as_str(), back.report.as_str()),
+            (SNP_KIND, "AQEBAQ==")
+        );
+        let nitro_entry = nitro(b"doc");
+        let back: NitroEvidence = serde_json::from_value(nitro_entry).unwrap();
+        assert_eq!(
+            (back.kind.as_str(), back.document.as_str()),
+            (NITRO_KIND, "ZG9j")
+        );
+    }
 }

@@ -10,6 +10,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use cairn_evidence::tee::tdx::QuoteCollateralV3;
+
 use crate::{evidence, snp_certs, ReportSource, TeeError};
 
 /// Where configfs-tsm lives on a guest with it mounted.
@@ -19,7 +21,7 @@ pub const DEFAULT_ROOT: &str = "/sys/kernel/config/tsm/report";
 pub struct ConfigfsTsm {
     dir: PathBuf,
     provider: Provider,
-    tdx_collateral: Option<serde_json::Value>,
+    tdx_collateral: Option<QuoteCollateralV3>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,10 +69,9 @@ impl ConfigfsTsm {
                 )
             })?;
             let bytes = fs::read(path).map_err(io(format!("reading {}", path.display())))?;
-            me.tdx_collateral = Some(
-                serde_json::from_slice(&bytes)
-                    .map_err(|e| TeeError::Report(format!("{}: not JSON: {e}", path.display())))?,
-            );
+            me.tdx_collateral = Some(serde_json::from_slice(&bytes).map_err(|e| {
+                TeeError::Report(format!("{}: not DCAP collateral JSON: {e}", path.display()))
+            })?);
         }
         Ok(me)
     }
@@ -123,7 +124,9 @@ impl ReportSource for ConfigfsTsm {
         }
         match (self.provider, aux, &self.tdx_collateral) {
             (Provider::SevGuest, Some(aux), _) => Ok(evidence::snp(&out, snp_certs::vcek(&aux)?)),
-            (Provider::TdxGuest, _, Some(collateral)) => evidence::tdx(&out, collateral.clone()),
+            (Provider::TdxGuest, _, Some(collateral)) => {
+                Ok(evidence::tdx(&out, collateral.clone()))
+            }
             _ => Err(TeeError::Report(
                 "configfs-tsm: inconsistent provider state".into(),
             )),

@@ -99,10 +99,11 @@ fn enrolled_ek_public(host: &HostFile) -> Result<Vec<u8>, TpmError> {
     HostFile::decode("akBinding.ekPublic", &record.ek_public)
 }
 
-/// Loads the host's signing key under the EK and computes its cairn key id.
+/// Loads the host's signing key under the EK; its cairn key id comes from the host file.
 fn load_signing_key(
     ctx: &mut Context,
     ek: KeyHandle,
+    host: &HostFile,
     private: &str,
     public: &str,
 ) -> Result<SigningKey, TpmError> {
@@ -112,10 +113,9 @@ fn load_signing_key(
     let tpm_public = Public::unmarshall(&public_bytes).op("TPMT_PUBLIC")?;
     let handle = load_ak(ctx, ek, private, tpm_public)
         .map_err(|e| TpmError::Attester(format!("cannot load the host's signing key: {e}")))?;
-    let spki =
-        cairn_evidence::certified::spki_der(&cairn_evidence::tpm::Public::parse(&public_bytes)?)?;
-    let key_id = cairn_sign::PublicKey::from_spki_der(&spki)
-        .map_err(|e| TpmError::Attester(format!("signing key: {e}")))?
+    let key_id = host
+        .signing_public_key()?
+        .ok_or_else(|| TpmError::HostFile("signingKeyPublic is missing".into()))?
         .key_id()
         .to_string();
     Ok(SigningKey {
@@ -159,7 +159,7 @@ impl TpmBuildAttester {
         let loaded = load_ak(&mut ctx, ek, private, public);
         let signing = match (&host.signing_key_private, &host.signing_key_public) {
             (Some(private), Some(public)) if loaded.is_ok() => {
-                Some(load_signing_key(&mut ctx, ek, private, public))
+                Some(load_signing_key(&mut ctx, ek, host, private, public))
             }
             _ => None,
         };

@@ -65,18 +65,23 @@ impl HostFile {
         s
     }
 
-    /// The signing key's public half as SPKI PEM, for consumers who verify the TPM's
-    /// envelope signature as an ordinary ECDSA P-256 key (`cairn verify --key`).
-    pub fn signing_key_pem(&self) -> Result<Option<String>, TpmError> {
+    /// The signing key's public half as a cairn key, when the host has one.
+    pub fn signing_public_key(&self) -> Result<Option<cairn_sign::PublicKey>, TpmError> {
         let Some(public) = &self.signing_key_public else {
             return Ok(None);
         };
         let parsed =
             cairn_evidence::tpm::Public::parse(&HostFile::decode("signingKeyPublic", public)?)?;
         let spki = cairn_evidence::certified::spki_der(&parsed)?;
-        let key = cairn_sign::PublicKey::from_spki_der(&spki)
-            .map_err(|e| TpmError::HostFile(format!("signingKeyPublic: {e}")))?;
-        Ok(Some(key.to_pem()))
+        cairn_sign::PublicKey::from_spki_der(&spki)
+            .map(Some)
+            .map_err(|e| TpmError::HostFile(format!("signingKeyPublic: {e}")))
+    }
+
+    /// The signing key's public half as SPKI PEM, for consumers who verify the TPM's
+    /// envelope signature as an ordinary ECDSA P-256 key (`cairn verify --key`).
+    pub fn signing_key_pem(&self) -> Result<Option<String>, TpmError> {
+        Ok(self.signing_public_key()?.map(|k| k.to_pem()))
     }
 
     pub(crate) fn decode(field: &str, s: &str) -> Result<Vec<u8>, TpmError> {

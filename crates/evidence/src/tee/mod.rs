@@ -21,8 +21,6 @@ pub mod tdx;
 
 use std::collections::BTreeMap;
 
-use base64::Engine as _;
-
 use crate::error::EvidenceError;
 
 /// Length of the user-data field every supported TEE signs (SNP `REPORT_DATA`, TDX
@@ -160,46 +158,6 @@ impl TeePolicy {
             _ => Ok(()),
         }
     }
-}
-
-/// Decodes a required base64 field of an evidence entry.
-#[cfg_attr(
-    not(any(feature = "snp", feature = "tdx", feature = "nitro")),
-    allow(dead_code)
-)]
-pub(crate) fn b64_field(
-    what: &'static str,
-    field: &str,
-    value: &str,
-) -> Result<Vec<u8>, EvidenceError> {
-    base64::engine::general_purpose::STANDARD
-        .decode(value)
-        .map_err(|_| EvidenceError::malformed(what, field, "not base64"))
-}
-
-/// Parses an evidence entry into its typed form, naming the field that failed.
-#[cfg_attr(
-    not(any(feature = "snp", feature = "tdx", feature = "nitro")),
-    allow(dead_code)
-)]
-pub(crate) fn parse_entry<T: serde::de::DeserializeOwned>(
-    what: &'static str,
-    expected_kind: &str,
-    kind_of: impl Fn(&T) -> &str,
-    evidence: &serde_json::Value,
-) -> Result<T, EvidenceError> {
-    let ev: T = serde_path_to_error::deserialize(evidence).map_err(|e| {
-        let field = e.path().to_string();
-        EvidenceError::malformed(what, field, e.into_inner().to_string())
-    })?;
-    if kind_of(&ev) != expected_kind {
-        return Err(EvidenceError::malformed(
-            what,
-            "kind",
-            format!("{:?} is not {expected_kind:?}", kind_of(&ev)),
-        ));
-    }
-    Ok(ev)
 }
 
 #[cfg(test)]

@@ -298,8 +298,8 @@ pub fn verify_nitro_evidence(
 ) -> Result<VerifiedNitro, EvidenceError> {
     let what = "nitro-attestation evidence";
     let ev: NitroEvidence =
-        super::parse_entry(what, NITRO_KIND, |e: &NitroEvidence| &e.kind, evidence)?;
-    let document = super::b64_field(what, "document", &ev.document)?;
+        crate::entry::parse_entry(what, NITRO_KIND, |e: &NitroEvidence| &e.kind, evidence)?;
+    let document = crate::entry::b64_field(what, "document", &ev.document)?;
     let v = verify_nitro_document(&document, &policy.nitro_roots, now)?;
     let user_data = v
         .user_data

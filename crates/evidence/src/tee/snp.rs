@@ -51,30 +51,45 @@ fn err(reason: impl Into<String>) -> EvidenceError {
     }
 }
 
-fn check_validity(der: &[u8], what: &str, now: OffsetDateTime) -> Result<(), EvidenceError> {
-    let (_, c) = X509Certificate::from_der(der)
-        .map_err(|e| err(format!("{what}: not a DER X.509 certificate: {e}")))?;
-    if !c.validity().is_valid_at(ASN1Time::from(now)) {
-        return Err(err(format!(
-            "{what} ({}) is not valid at {now}: valid {} to {}",
-            c.subject(),
-            c.validity().not_before,
-            c.validity().not_after
-        )));
+/// A certificate's subject and validity window, kept so cached roots need no re-parse.
+struct Window {
+    subject: String,
+    validity: Validity,
+}
+
+impl Window {
+    fn of(c: &X509Certificate<'_>) -> Window {
+        Window {
+            subject: c.subject().to_string(),
+            validity: c.validity().clone(),
+        }
     }
-    Ok(())
+
+    fn check(&self, what: &str, now: OffsetDateTime) -> Result<(), EvidenceError> {
+        if !self.validity.is_valid_at(ASN1Time::from(now)) {
+            return Err(err(format!(
+                "{what} ({}) is not valid at {now}: valid {} to {}",
+                self.subject, self.validity.not_before, self.validity.not_after
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn parse_x509<'a>(der: &'a [u8], what: &str) -> Result<X509Certificate<'a>, EvidenceError> {
+    X509Certificate::from_der(der)
+        .map(|(_, c)| c)
+        .map_err(|e| err(format!("{what}: not a DER X.509 certificate: {e}")))
 }
 
 type Roots = fn() -> std::io::Result<Certificate>;
 
-/// One AMD product line's built-in ARK and ASK, with their DER.
+/// One AMD product line's built-in ARK and ASK, checked.
 struct ProductRoots {
     name: &'static str,
     ask: Certificate,
-    ark_der: Vec<u8>,
-    ask_der: Vec<u8>,
-    /// Subject of the ASK: the issuer of every VCEK it signs.
-    ask_subject: String,
+    ark_window: Window,
+    ask_window: Window,
 }
 
 const PRODUCTS: [(&str, Roots, Roots); 3] = [
@@ -110,27 +125,34 @@ fn product_roots(i: usize) -> Result<&'static ProductRoots, EvidenceError> {
             {
                 return Err("the built-in ARK-Milan is not the pinned certificate".into());
             }
-            let ask_subject = X509Certificate::from_der(&ask_der)
-                .map(|(_, c)| c.subject().to_string())
-                .map_err(|e| format!("{name} ASK: {e}"))?;
+            let window = |der: &[u8], what: &str| {
+                parse_x509(der, what)
+                    .map(|c| Window::of(&c))
+                    .map_err(|e| e.to_string())
+            };
             Ok(ProductRoots {
                 name,
+                ark_window: window(&ark_der, "ARK")?,
+                ask_window: window(&ask_der, "ASK")?,
                 ask,
-                ark_der,
-                ask_der,
-                ask_subject,
             })
         })
         .as_ref()
         .map_err(|e| err(e.clone()))
 }
 
-/// The subject of a product's ASK without verifying anything (to pick the product).
-fn ask_subject_of(i: usize) -> Option<String> {
-    let der = (PRODUCTS[i].2)().ok()?.to_der().ok()?;
-    X509Certificate::from_der(&der)
-        .map(|(_, c)| c.subject().to_string())
-        .ok()
+/// The subjects of the products' built-in ASKs, read once without verifying anything:
+/// they pick the product whose ASK issued a VCEK, before its chain is checked.
+fn ask_subjects() -> &'static [Option<String>; 3] {
+    static SUBJECTS: std::sync::OnceLock<[Option<String>; 3]> = std::sync::OnceLock::new();
+    SUBJECTS.get_or_init(|| {
+        PRODUCTS.map(|(_, _, ask)| {
+            let der = ask().ok()?.to_der().ok()?;
+            X509Certificate::from_der(&der)
+                .map(|(_, c)| c.subject().to_string())
+                .ok()
+        })
+    })
 }
 
 /// VCEK extensions (AMD "Versioned Chip Endorsement Key (VCEK) Certificate and KDS
@@ -154,8 +176,14 @@ pub fn check_vcek_matches_report(
     reported: &[(&str, Option<u8>)],
     chip_id: &[u8; 64],
 ) -> Result<(), EvidenceError> {
-    let (_, cert) = X509Certificate::from_der(vcek_der)
-        .map_err(|e| err(format!("VCEK: not a DER X.509 certificate: {e}")))?;
+    check_vcek_tcb(&parse_x509(vcek_der, "VCEK")?, reported, chip_id)
+}
+
+fn check_vcek_tcb(
+    cert: &X509Certificate<'_>,
+    reported: &[(&str, Option<u8>)],
+    chip_id: &[u8; 64],
+) -> Result<(), EvidenceError> {
     let ext = |oid: &str| {
         cert.extensions()
             .iter()
@@ -219,21 +247,20 @@ pub fn verify_snp_report(
             report.len()
         )));
     }
-    check_validity(vcek_der, "VCEK", now)?;
+    let vcek_x509 = parse_x509(vcek_der, "VCEK")?;
+    Window::of(&vcek_x509).check("VCEK", now)?;
     let vcek = Certificate::from_der(vcek_der).map_err(|e| err(format!("VCEK: {e}")))?;
-    let issuer = X509Certificate::from_der(vcek_der)
-        .map(|(_, c)| c.issuer().to_string())
-        .unwrap_or_default();
+    let issuer = vcek_x509.issuer().to_string();
     // The product whose ASK issued the VCEK (by name, then by signature).
     let product = (0..PRODUCTS.len())
-        .filter(|i| ask_subject_of(*i).as_deref() == Some(issuer.as_str()))
+        .filter(|i| ask_subjects()[*i].as_deref() == Some(issuer.as_str()))
         .map(product_roots)
         .collect::<Result<Vec<_>, _>>()?
         .into_iter()
-        .find(|p| p.ask_subject == issuer && (&p.ask, &vcek).verify().is_ok())
+        .find(|p| (&p.ask, &vcek).verify().is_ok())
         .ok_or_else(|| err("the VCEK does not chain to AMD's ARK/ASK for Milan, Genoa or Turin"))?;
-    check_validity(&product.ark_der, "ARK", now)?;
-    check_validity(&product.ask_der, "ASK", now)?;
+    product.ark_window.check("ARK", now)?;
+    product.ask_window.check("ASK", now)?;
     let parsed = AttestationReport::from_bytes(report).map_err(|e| err(format!("report: {e}")))?;
     // `sev` checks the signature over its own re-encoding of the parsed fields, which
     // drops bytes it does not model: refuse a report whose bytes do not round-trip, or a
@@ -257,8 +284,8 @@ pub fn verify_snp_report(
         ));
     }
     let t = &parsed.reported_tcb;
-    check_vcek_matches_report(
-        vcek_der,
+    check_vcek_tcb(
+        &vcek_x509,
         &[
             ("bootloader", Some(t.bootloader)),
             ("tee", Some(t.tee)),
@@ -286,9 +313,10 @@ pub fn verify_snp_evidence(
     now: OffsetDateTime,
 ) -> Result<VerifiedSnp, EvidenceError> {
     let what = "sev-snp evidence";
-    let ev: SnpEvidence = super::parse_entry(what, SNP_KIND, |e: &SnpEvidence| &e.kind, evidence)?;
-    let report = super::b64_field(what, "report", &ev.report)?;
-    let vcek = super::b64_field(what, "vcek", &ev.vcek)?;
+    let ev: SnpEvidence =
+        crate::entry::parse_entry(what, SNP_KIND, |e: &SnpEvidence| &e.kind, evidence)?;
+    let report = crate::entry::b64_field(what, "report", &ev.report)?;
+    let vcek = crate::entry::b64_field(what, "vcek", &ev.vcek)?;
     let v = verify_snp_report(&report, &vcek, now)?;
     let data = hex::decode(&v.report_data).unwrap_or_default();
     super::check_report_data(SNP_KIND, &data, envelope)?;

@@ -10,7 +10,8 @@ use cairn_formats::Envelope;
 use dcap_qvl::configs::RingConfig;
 use dcap_qvl::quote::{AuthData, Quote, Report};
 use dcap_qvl::verify::QuoteVerifier;
-use dcap_qvl::{QuoteCollateralV3, QuotePolicy, TcbStatus};
+pub use dcap_qvl::QuoteCollateralV3;
+use dcap_qvl::{QuotePolicy, TcbStatus};
 use parity_scale_codec::Encode as _;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -232,13 +233,13 @@ pub fn verify_tdx_evidence(
     policy: &TeePolicy,
     now: OffsetDateTime,
 ) -> Result<VerifiedTdx, EvidenceError> {
-    let ev: TdxEvidence = super::parse_entry(
+    let ev: TdxEvidence = crate::entry::parse_entry(
         "tdx-quote evidence",
         TDX_KIND,
         |e: &TdxEvidence| &e.kind,
         evidence,
     )?;
-    let quote = super::b64_field("tdx-quote evidence", "quote", &ev.quote)?;
+    let quote = crate::entry::b64_field("tdx-quote evidence", "quote", &ev.quote)?;
     let v = verify_tdx_quote(&quote, &ev.collateral, policy, now)?;
     let data = hex::decode(&v.report_data).unwrap_or_default();
     super::check_report_data(TDX_KIND, &data, envelope)?;

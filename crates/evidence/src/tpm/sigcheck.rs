@@ -11,21 +11,27 @@ fn sig_err(reason: impl Into<String>) -> EvidenceError {
     EvidenceError::QuoteSignature(reason.into())
 }
 
-/// Left-pads a big-endian integer to `len` bytes; fails if it is longer.
-fn left_pad(v: &[u8], len: usize, field: &str) -> Result<Vec<u8>, EvidenceError> {
-    let trimmed: &[u8] = {
-        let first = v.iter().position(|b| *b != 0).unwrap_or(v.len());
-        &v[first..]
-    };
+/// Left-pads a big-endian integer to `len` bytes (leading zeros dropped first, as TPMs
+/// and DER may carry them); `None` if it is longer.
+pub(crate) fn left_pad(v: &[u8], len: usize) -> Option<Vec<u8>> {
+    let first = v.iter().position(|b| *b != 0).unwrap_or(v.len());
+    let trimmed = &v[first..];
     if trimmed.len() > len {
-        return Err(sig_err(format!(
-            "ECDSA {field} is {} bytes, longer than the curve's {len}",
-            trimmed.len()
-        )));
+        return None;
     }
     let mut out = vec![0u8; len - trimmed.len()];
     out.extend_from_slice(trimmed);
-    Ok(out)
+    Some(out)
+}
+
+/// [`left_pad`] for an ECDSA coordinate or scalar, with an error naming it.
+fn pad_field(v: &[u8], len: usize, field: &str) -> Result<Vec<u8>, EvidenceError> {
+    left_pad(v, len).ok_or_else(|| {
+        sig_err(format!(
+            "ECDSA {field} is {} bytes, longer than the curve's {len}",
+            v.iter().skip_while(|b| **b == 0).count()
+        ))
+    })
 }
 
 /// Verifies `sig` over `message` with `key`. The signature's hash must be the one the
@@ -67,10 +73,10 @@ pub fn verify_signature(
             match *curve {
                 ECC_NIST_P256 => {
                     let (x, y, r, s) = (
-                        left_pad(x, 32, "x")?,
-                        left_pad(y, 32, "y")?,
-                        left_pad(r, 32, "r")?,
-                        left_pad(s, 32, "s")?,
+                        pad_field(x, 32, "x")?,
+                        pad_field(y, 32, "y")?,
+                        pad_field(r, 32, "r")?,
+                        pad_field(s, 32, "s")?,
                     );
                     let point = p256::EncodedPoint::from_affine_coordinates(
                         x.as_slice().into(),
@@ -89,10 +95,10 @@ pub fn verify_signature(
                 }
                 ECC_NIST_P384 => {
                     let (x, y, r, s) = (
-                        left_pad(x, 48, "x")?,
-                        left_pad(y, 48, "y")?,
-                        left_pad(r, 48, "r")?,
-                        left_pad(s, 48, "s")?,
+                        pad_field(x, 48, "x")?,
+                        pad_field(y, 48, "y")?,
+                        pad_field(r, 48, "r")?,
+                        pad_field(s, 48, "s")?,
                     );
                     let point = p384::EncodedPoint::from_affine_coordinates(
                         x.as_slice().into(),

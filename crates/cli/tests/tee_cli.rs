@@ -264,3 +264,39 @@ fn the_real_tdx_sample_through_verify_evidence() {
     assert!(!text(&o).contains("another build"), "{}", text(&o));
     assert!(text(&o).contains("tdx-quote"), "{}", text(&o));
 }
+
+#[cfg(all(feature = "tpm", feature = "hw-tsm"))]
+#[test]
+fn tpm_and_tee_are_exclusive_and_refused_before_any_device_is_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert!(cairn(&["key", "generate", "-o", "builder"], d)
+        .status
+        .success());
+    // The TPM address and host file do not exist: the refusal must come first.
+    let o = cairn(
+        &[
+            "build",
+            "--source",
+            ".",
+            "--output",
+            "out",
+            "--key",
+            "builder.key",
+            "--tpm",
+            "swtpm:host=127.0.0.1,port=1",
+            "--tpm-host",
+            "missing.json",
+            "--tee",
+            "tsm",
+        ],
+        d,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("--tpm and --tee are exclusive"),
+        "{}",
+        text(&o)
+    );
+    assert!(!d.join("out").exists());
+}

@@ -126,6 +126,12 @@ pub fn run(a: BuildArgs) -> CliResult {
     });
     let mut spinner = Spinner(pb);
     // The TPM or TEE is opened here, in the supervisor; the sandbox never sees it.
+    #[cfg(all(feature = "tpm", any(feature = "hw-tsm", feature = "hw-nitro")))]
+    if a.tpm.tpm.is_some() && a.tee.tee.is_some() {
+        return Err(CliError::Input(anyhow::anyhow!(
+            "--tpm and --tee are exclusive: a build carries one kind of hardware evidence"
+        )));
+    }
     let mut attester: Option<Box<dyn cairn_build::BuildAttester>> = None;
     #[cfg(feature = "tpm")]
     if let Some(t) = a.tpm.attester()? {
@@ -133,11 +139,6 @@ pub fn run(a: BuildArgs) -> CliResult {
     }
     #[cfg(any(feature = "hw-tsm", feature = "hw-nitro"))]
     if let Some(t) = a.tee.attester()? {
-        if attester.is_some() {
-            return Err(CliError::Input(anyhow::anyhow!(
-                "--tpm and --tee are exclusive: a build carries one kind of hardware evidence"
-            )));
-        }
         attester = Some(t);
     }
     let attester = attester

@@ -291,11 +291,7 @@ fn verify_evidence(a: VerifyEvidenceArgs) -> CliResult {
     };
     let trust = a.tpm.trust()?;
     let required = a.tpm.required()?;
-    let now = match &a.verification_time {
-        Some(t) => time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
-            .map_err(|e| CliError::Input(anyhow!("--verification-time {t:?}: {e}")))?,
-        None => time::OffsetDateTime::now_utc(),
-    };
+    let now = super::verify::verification_time(a.verification_time.as_deref())?;
     let mut all = Vec::new();
     let mut lines = Vec::new();
     for (i, att) in bundle.attestations.iter().enumerate() {

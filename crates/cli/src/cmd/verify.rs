@@ -133,11 +133,7 @@ impl VerifyArgs {
     }
 
     pub fn now(&self) -> anyhow::Result<time::OffsetDateTime> {
-        match &self.verification_time {
-            Some(t) => cairn_formats::provenance::parse_time(t)
-                .ok_or_else(|| anyhow!("--verification-time {t:?}: not an RFC 3339 time")),
-            None => Ok(time::OffsetDateTime::now_utc()),
-        }
+        verification_time(self.verification_time.as_deref())
     }
 
     /// The DSSE-side policy these flags describe.
@@ -373,5 +369,14 @@ fn print_text(r: &Report) {
         println!("{out}");
     } else {
         eprintln!("{out}");
+    }
+}
+
+/// `--verification-time RFC3339`, or now.
+pub fn verification_time(arg: Option<&str>) -> anyhow::Result<time::OffsetDateTime> {
+    match arg {
+        Some(t) => cairn_formats::provenance::parse_time(t)
+            .ok_or_else(|| anyhow!("--verification-time {t:?}: not an RFC 3339 time")),
+        None => Ok(time::OffsetDateTime::now_utc()),
     }
 }
